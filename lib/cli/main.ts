@@ -1,0 +1,78 @@
+/**
+ * `ftgeo` command dispatcher. Each command lives in its own module under lib/cli/ and exports
+ * `summary`, `usage` and `run(argv)`; modules are loaded lazily so `ftgeo tasks` does not pay for tfjs start-up.
+ */
+import { FtgeoError } from "../util/errors";
+
+export interface Command {
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** Command name -> module (relative to this folder). Keep in the order a user meets them. */
+const COMMANDS: Record<string, string> = {
+  tasks: "./tasks",
+  finetune: "./finetune",
+  extract: "./extract",
+  probe: "./probe",
+  pretrain: "./pretrain",
+  run: "./run",
+  bench: "./bench",
+};
+
+function load(name: string): Command {
+  const mod = COMMANDS[name];
+  if (!mod) {
+    throw new FtgeoError(`unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).join(", ")} (see ftgeo --help)`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require(mod) as Command;
+}
+
+function available(): string[] {
+  return Object.keys(COMMANDS).filter((name) => {
+    try {
+      require.resolve(COMMANDS[name]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function helpText(): string {
+  const lines = [
+    "ftgeo: how does fine-tuning change BERT? (Zhou & Srikumar, ACL 2022, in TypeScript)",
+    "",
+    "usage: ftgeo <command> [options]     ftgeo <command> --help",
+    "",
+    "commands:",
+  ];
+  for (const name of available()) {
+    lines.push(`  ${name.padEnd(10)} ${load(name).summary}`);
+  }
+  return lines.join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(helpText());
+    return 0;
+  }
+  const cmd = load(name);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`${cmd.summary}\n\n${cmd.usage}`);
+    return 0;
+  }
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof FtgeoError) {
+      console.error(`ftgeo ${name}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
