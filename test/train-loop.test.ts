@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runTraining, TrainableParameters, LoopOptions, TrainingDiverged } from "../lib/train/loop";
 import { listSnapshots, latestResumable, readManifest, OPTIMIZER_FILE } from "../lib/train/snapshots";
-import { readFloatTensors, writeFloatTensors } from "../lib/train/tensorfile";
+import { readSafetensors, writeSafetensors } from "../lib/model/safetensors";
 import { linearWarmupSchedule } from "../lib/train/optimizer";
 import { Rng } from "../lib/util/rng";
 import { silentSink } from "../lib/util/progress";
@@ -61,10 +61,10 @@ function toyOptions(runDir: string, lr: number, extra: Partial<LoopOptions> = {}
       return { loss, units: ids.length, grads: [gW, gb] };
     },
     async writeModel(dir) {
-      writeFloatTensors(path.join(dir, "model.safetensors"), new Map([["W", { shape: [d, c], data: W }], ["b", { shape: [c], data: b }]]));
+      writeSafetensors(path.join(dir, "model.safetensors"), new Map([["W", { shape: [d, c], data: W }], ["b", { shape: [c], data: b }]]));
     },
     async loadModel(dir) {
-      const t = readFloatTensors(path.join(dir, "model.safetensors"));
+      const t = readSafetensors(path.join(dir, "model.safetensors")).tensors;
       W.set(t.get("W")!.data);
       b.set(t.get("b")!.data);
     },
@@ -140,6 +140,6 @@ test("a non-finite loss stops the run with a clear message and keeps the last go
   const m = readManifest(dir)!;
   assert.equal(m.status, "diverged");
   const last = latestResumable(dir)!;
-  const w = readFloatTensors(path.join(last.dir, "model.safetensors")).get("W")!.data;
+  const w = readSafetensors(path.join(last.dir, "model.safetensors")).tensors.get("W")!.data;
   assert.ok(w.every(Number.isFinite), "the kept snapshot must hold finite weights");
 });

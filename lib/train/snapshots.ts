@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Adam, AdamState } from "./optimizer";
-import { readFloatTensors, writeFloatTensors, FloatTensor } from "./tensorfile";
+import { readSafetensors, writeSafetensors, FloatTensorMap } from "../model/safetensors";
 import { withAtomicDirAsync, writeJsonAtomic } from "../util/atomic";
 import { fileError } from "../util/errors";
 
@@ -142,20 +142,20 @@ export async function writeSnapshot(
 }
 
 function writeOptimizerState(file: string, names: string[], state: AdamState): void {
-  const tensors = new Map<string, FloatTensor>();
+  const tensors: FloatTensorMap = new Map();
   tensors.set("__step__", { shape: [1], data: Float32Array.of(state.step) });
   names.forEach((name, k) => {
     tensors.set(`m.${name}`, { shape: [state.m[k].length], data: state.m[k] });
     tensors.set(`v.${name}`, { shape: [state.v[k].length], data: state.v[k] });
   });
-  writeFloatTensors(file, tensors);
+  writeSafetensors(file, tensors);
 }
 
 /** Adam moments of a snapshot, in the order of `names`; errors name the missing or mis-sized parameter. */
 export function readOptimizerState(snapshotDir: string, names: string[], sizes: number[]): AdamState {
   const file = path.join(snapshotDir, OPTIMIZER_FILE);
   if (!fs.existsSync(file)) throw fileError(file, undefined, "no optimizer state here (only the latest snapshot keeps it)");
-  const t = readFloatTensors(file);
+  const t = readSafetensors(file).tensors;
   const get = (key: string, n: number): Float32Array => {
     const x = t.get(key);
     if (!x) throw fileError(file, undefined, `missing tensor ${key} (was the run started with other options?)`);
