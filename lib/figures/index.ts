@@ -1,0 +1,7 @@
+/** Vega-Lite figure builders (one per figure kind of the paper) and their rendering to SVG in Node. */
+export * from "./common";
+export * from "./bar";
+export * from "./line";
+export * from "./paths";
+export * from "./heatmap";
+export * from "./render";
