@@ -1,0 +1,69 @@
+/**
+ * tfjs variables as TrainableParameters: float32 master copies in JS that the optimizer updates in place, pushed
+ * into the backend after each update, and gradients read back into JS arrays (accumulated over micro-batches).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TrainableParameters } from "./loop";
+import type { NamedVariable } from "./heads";
+import { decaysByName } from "./optimizer";
+
+export class VariableParameters implements TrainableParameters {
+  readonly names: string[];
+  readonly values: Float32Array[];
+  readonly decay: boolean[];
+  readonly variables: tf.Variable[];
+  /** The wasm backend copies on upload; others (cpu) may keep the array, which the optimizer then mutates. */
+  private readonly copyOnCommit = tf.getBackend() !== "wasm";
+
+  constructor(entries: NamedVariable[]) {
+    const seen = new Set<string>();
+    for (const e of entries) {
+      if (seen.has(e.name)) throw new Error(`parameter name ${e.name} appears twice`);
+      seen.add(e.name);
+    }
+    this.names = entries.map((e) => e.name);
+    this.variables = entries.map((e) => e.variable);
+    this.values = entries.map((e) => Float32Array.from(e.variable.dataSync() as Float32Array));
+    this.decay = this.names.map(decaysByName);
+  }
+
+  /** Re-read the variables (after something else assigned them, e.g. loading a snapshot). */
+  pull(): void {
+    this.variables.forEach((v, k) => this.values[k].set(v.dataSync() as Float32Array));
+  }
+
+  commit(): void {
+    this.variables.forEach((v, k) => {
+      const t = tf.tensor(this.copyOnCommit ? this.values[k].slice() : this.values[k], v.shape, "float32");
+      v.assign(t);
+      t.dispose();
+    });
+  }
+
+  /** Zeroed gradient buffers, one per parameter. */
+  zeroGrads(): Float32Array[] {
+    return this.values.map((v) => new Float32Array(v.length));
+  }
+
+  /**
+   * Add `scale` x the gradients of `f` (whose value is returned) into `acc`. Only this set's variables get
+   * gradients; everything else (frozen layers) is treated as constant.
+   */
+  accumulateGrads(f: () => tf.Scalar, acc: Float32Array[], scale: number): number {
+    const { value, grads } = tf.variableGrads(f, this.variables);
+    try {
+      this.variables.forEach((v, k) => {
+        const g = grads[v.name];
+        if (!g) return; // not on the loss's path: zero gradient
+        const data = g.dataSync() as Float32Array;
+        const a = acc[k];
+        if (scale === 1) for (let i = 0; i < a.length; i++) a[i] += data[i];
+        else for (let i = 0; i < a.length; i++) a[i] += scale * data[i];
+      });
+      return value.dataSync()[0];
+    } finally {
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+    }
+  }
+}
