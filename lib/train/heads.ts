@@ -14,6 +14,7 @@ import type { TaskKind } from "../tasks/types";
 import type { TaskBatch } from "./batches";
 import type { FloatTensor, FloatTensorMap } from "../model/safetensors";
 import { Rng } from "../util/rng";
+import { dropout } from "../model/layers";
 import { argError } from "../util/errors";
 
 export interface HeadOptions {
@@ -91,7 +92,7 @@ export class ClassifierHead {
       } else {
         x = this.exampleVectors(layers[layers.length - 1], batch);
       }
-      if (training && this.opts.dropout > 0) x = tf.dropout(x, this.opts.dropout, undefined, dropoutSeed) as tf.Tensor2D;
+      if (training && this.opts.dropout > 0) x = dropout(x, this.opts.dropout, dropoutSeed) as tf.Tensor2D;
       return tf.add(tf.matMul(x, this.weight), this.bias) as tf.Tensor2D;
     });
   }
