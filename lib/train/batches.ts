@@ -1,6 +1,7 @@
 /**
- * Batches for fine-tuning and evaluation: sentences become [CLS] pieces... [SEP] id rows padded to the batch's
- * longest, and each example becomes the flat positions of its word's sub-words (mean-pooled by the head).
+ * Batches for fine-tuning and evaluation: sentences become [CLS] pieces... [SEP] id rows (lib/tokenize/align.ts:
+ * windows for sentences longer than the model's maximum) padded to the batch's longest, and each example becomes
+ * the flat positions of its word's sub-words, mean-pooled by the head.
  *
  * A batch holds sentences, not examples: the encoder runs once per sentence however many examples it carries
  * (pos: one per word), which is how token-level fine-tuning is done in practice; the loss is the mean over all
@@ -9,50 +10,22 @@
  */
 import type { Split, Task, TaskKind } from "../tasks/types";
 import type { BertTokenizer } from "../tokenize/wordpiece";
+import { alignSentence, AlignedSentence, RowSpan, WordPooling, wordPooling } from "../tokenize/align";
 import { Rng } from "../util/rng";
-
-export interface EncodedSentence {
-  /** [CLS] pieces [SEP]. */
-  ids: number[];
-  /** Per word: [start, end) of its pieces in `ids`; [0, 0] when the word fell beyond the length limit. */
-  spans: [number, number][];
-}
-
-/** Tokenise pre-split sentences, cutting at `maxLen` ids; words cut off get empty spans. */
-export function encodeSentences(sentences: string[][], tokenizer: BertTokenizer, maxLen: number): EncodedSentence[] {
-  return sentences.map((words) => {
-    const ids = [tokenizer.clsId];
-    const spans: [number, number][] = [];
-    for (const w of words) {
-      const pieces = tokenizer.wordIds(w);
-      // A word with no pieces (only dropped characters) is represented by [UNK], so every word has a vector.
-      const use = pieces.length > 0 ? pieces : [tokenizer.unkId];
-      if (ids.length + use.length + 1 > maxLen) {
-        spans.push([0, 0]);
-        continue;
-      }
-      spans.push([ids.length, ids.length + use.length]);
-      ids.push(...use);
-    }
-    ids.push(tokenizer.sepId);
-    return { ids, spans };
-  });
-}
 
 export interface TaskBatch {
   kind: TaskKind;
-  batchSize: number;
+  /** Model rows: one per sentence, or more for a sentence longer than the model's maximum (windows). */
+  rows: number;
   seqLen: number;
-  /** [batchSize * seqLen] row-major, padded with [PAD]. */
+  /** [rows * seqLen] row-major, padded with [PAD]. */
   inputIds: Int32Array;
-  /** [batchSize * seqLen], 1 for real tokens. */
+  /** [rows * seqLen], 1 for real tokens. */
   attentionMask: Int32Array;
-  /** Sub-word slots per example and target: the longest word's piece count in the batch (1 for sentences). */
-  pieces: number;
-  /** [examples * pieces] positions in the flattened [batchSize * seqLen] rows, and their mean-pooling weights. */
-  first: { index: Int32Array; weight: Float32Array };
-  /** The second target (the head word) of pair tasks. */
-  second?: { index: Int32Array; weight: Float32Array };
+  /** Mean-pooling positions of each example's (first) word in the flattened [rows * seqLen] states; [CLS] rows for sentence tasks. */
+  first: WordPooling;
+  /** The head word of pair tasks. */
+  second?: WordPooling;
   labels: Int32Array;
   numExamples: number;
   /** Non-padding tokens. */
@@ -60,33 +33,38 @@ export interface TaskBatch {
 }
 
 export class SplitBatches {
-  readonly encoded: EncodedSentence[];
-  /** Sentences that carry at least one usable example, in data order. */
+  readonly aligned: AlignedSentence[];
+  /** Sentences that carry at least one example, in data order. */
   readonly sentences: number[];
-  /** Examples (indices into split.examples) by sentence, usable ones only. */
+  /** Examples (indices into split.examples) by sentence. */
   private readonly bySentence = new Map<number, number[]>();
-  /** Examples whose words fell beyond the length limit: counted as wrong in accuracy. */
-  readonly unusable: number;
+  private readonly padId: number;
 
-  constructor(readonly task: Task, readonly split: Split, tokenizer: BertTokenizer, readonly maxLen: number) {
-    this.encoded = encodeSentences(split.sentences, tokenizer, maxLen);
-    let unusable = 0;
+  /** `limit`: use only the first `limit` sentences that carry examples (quick runs and tests). */
+  constructor(readonly task: Task, readonly split: Split, tokenizer: BertTokenizer, readonly maxLength: number, limit?: number) {
+    this.padId = tokenizer.padId;
     split.examples.forEach((ex, i) => {
-      const spans = this.encoded[ex.sentence].spans;
-      if (ex.targets.some((t) => spans[t] === undefined || spans[t][1] === 0)) {
-        unusable++;
-        return;
-      }
       let list = this.bySentence.get(ex.sentence);
       if (!list) this.bySentence.set(ex.sentence, (list = []));
       list.push(i);
     });
-    this.unusable = unusable;
-    this.sentences = [...this.bySentence.keys()].sort((a, b) => a - b);
+    let sentences = [...this.bySentence.keys()].sort((a, b) => a - b);
+    if (limit !== undefined && limit < sentences.length) {
+      sentences = sentences.slice(0, limit);
+      const keep = new Set(sentences);
+      for (const s of [...this.bySentence.keys()]) if (!keep.has(s)) this.bySentence.delete(s);
+    }
+    this.sentences = sentences;
+    const aligned: AlignedSentence[] = new Array(split.sentences.length);
+    for (const s of sentences) aligned[s] = alignSentence(tokenizer, split.sentences[s], { maxLength });
+    this.aligned = aligned;
   }
 
+  /** Examples this object batches (all of the split's, or those of the first `limit` sentences). */
   get numExamples(): number {
-    return this.split.examples.length;
+    let n = 0;
+    for (const list of this.bySentence.values()) n += list.length;
+    return n;
   }
 
   /** Number of batches of `batchSize` sentences in one pass (the last may be smaller). */
@@ -100,70 +78,55 @@ export class SplitBatches {
     return order.slice(index * batchSize, (index + 1) * batchSize).map((i) => this.sentences[i]);
   }
 
-  /** Evaluation batches: all usable sentences in data order. */
+  /** Evaluation batches: all sentences in data order. */
   *evalBatches(batchSize: number): Generator<number[]> {
     for (let i = 0; i < this.sentences.length; i += batchSize) yield this.sentences.slice(i, i + batchSize);
   }
 
   makeBatch(sentenceIds: number[]): TaskBatch {
     const kind = this.task.kind;
-    const rows = sentenceIds.map((s) => this.encoded[s]);
-    const seqLen = Math.max(...rows.map((r) => r.ids.length));
-    const B = rows.length;
-    const inputIds = new Int32Array(B * seqLen);
-    const attentionMask = new Int32Array(B * seqLen);
+    const rowIds: number[][] = [];
+    const firstRow = new Map<number, number>();
+    for (const s of sentenceIds) {
+      firstRow.set(s, rowIds.length);
+      rowIds.push(...this.aligned[s].windows);
+    }
+    const seqLen = Math.max(...rowIds.map((r) => r.length));
+    const R = rowIds.length;
+    const inputIds = new Int32Array(R * seqLen).fill(this.padId);
+    const attentionMask = new Int32Array(R * seqLen);
     let tokens = 0;
-    rows.forEach((r, b) => {
-      inputIds.set(r.ids, b * seqLen);
-      attentionMask.fill(1, b * seqLen, b * seqLen + r.ids.length);
-      tokens += r.ids.length;
+    rowIds.forEach((r, b) => {
+      inputIds.set(r, b * seqLen);
+      attentionMask.fill(1, b * seqLen, b * seqLen + r.length);
+      tokens += r.length;
     });
-    const exs: { sentence: number; row: number; targets: number[]; label: number }[] = [];
-    sentenceIds.forEach((s, row) => {
+    const spanOf = (s: number, word: number): RowSpan => {
+      const w = this.aligned[s].spans[word];
+      return { row: firstRow.get(s)! + w.window, start: w.start, end: w.end };
+    };
+    const first: RowSpan[] = [];
+    const second: RowSpan[] = [];
+    const labels: number[] = [];
+    for (const s of sentenceIds) {
       for (const i of this.bySentence.get(s) ?? []) {
         const ex = this.split.examples[i];
-        exs.push({ sentence: s, row, targets: ex.targets, label: ex.label });
-      }
-    });
-    let pieces = 1;
-    if (kind !== "sentence") {
-      for (const e of exs) {
-        for (const t of e.targets) {
-          const [a, z] = this.encoded[e.sentence].spans[t];
-          pieces = Math.max(pieces, z - a);
-        }
+        labels.push(ex.label);
+        if (kind === "sentence") first.push({ row: firstRow.get(s)!, start: 0, end: 1 }); // the [CLS] vector
+        else first.push(spanOf(s, ex.targets[0]));
+        if (kind === "pair") second.push(spanOf(s, ex.targets[1]));
       }
     }
-    const pool = (which: number) => {
-      const index = new Int32Array(exs.length * pieces);
-      const weight = new Float32Array(exs.length * pieces);
-      exs.forEach((e, j) => {
-        const base = e.row * seqLen;
-        if (kind === "sentence") {
-          index[j * pieces] = base; // the [CLS] vector
-          weight[j * pieces] = 1;
-          return;
-        }
-        const [a, z] = this.encoded[e.sentence].spans[e.targets[which]];
-        for (let p = 0; p < z - a; p++) {
-          index[j * pieces + p] = base + a + p;
-          weight[j * pieces + p] = 1 / (z - a);
-        }
-        // Unused slots point at row 0 with weight 0: they contribute nothing to the value or the gradient.
-      });
-      return { index, weight };
-    };
     return {
       kind,
-      batchSize: B,
+      rows: R,
       seqLen,
       inputIds,
       attentionMask,
-      pieces,
-      first: pool(0),
-      second: kind === "pair" ? pool(1) : undefined,
-      labels: Int32Array.from(exs.map((e) => e.label)),
-      numExamples: exs.length,
+      first: wordPooling(first, seqLen),
+      second: kind === "pair" ? wordPooling(second, seqLen) : undefined,
+      labels: Int32Array.from(labels),
+      numExamples: labels.length,
       tokens,
     };
   }

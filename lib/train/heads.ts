@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TaskKind } from "../tasks/types";
 import type { TaskBatch } from "./batches";
+import type { WordPooling } from "../tokenize/align";
 import type { FloatTensor, FloatTensorMap } from "../model/safetensors";
 import { Rng } from "../util/rng";
 import { dropout } from "../model/layers";
@@ -110,9 +111,9 @@ export class ClassifierHead {
   private exampleVectors(h: tf.Tensor3D, batch: TaskBatch): tf.Tensor2D {
     const [B, T, H] = h.shape;
     const flat = tf.reshape(h, [B * T, H]) as tf.Tensor2D;
-    const pool = (p: { index: Int32Array; weight: Float32Array }): tf.Tensor2D => {
-      const E = batch.numExamples;
-      const K = batch.pieces;
+    const pool = (p: WordPooling): tf.Tensor2D => {
+      const E = p.numWords;
+      const K = p.pieces;
       const rows = tf.gather(flat, tf.tensor1d(p.index, "int32")); // [E*K, H]
       if (K === 1) return tf.mul(rows, tf.tensor2d(p.weight, [E, 1])) as tf.Tensor2D;
       const weighted = tf.mul(tf.reshape(rows, [E, K, H]), tf.tensor3d(p.weight, [E, K, 1]));
