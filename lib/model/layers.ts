@@ -1,0 +1,281 @@
+/**
+ * The building blocks of the BERT encoder as tfjs ops with hand-written gradients.
+ *
+ * Why hand-written: on the wasm backend (4.22) matMul is fast (XNNPACK) only for plain 2-D operands; a transposed
+ * or batched operand falls back to a scalar loop about 10x slower, and the automatic gradients of matMul produce
+ * exactly those. Every product here is therefore a plain 2-D matMul, with explicit transposes, in the forward
+ * pass and in the gradients. The other blocks (layer norm, GELU, attention) get fused gradients too, which saves
+ * tensors and kernel calls compared with differentiating their elementary ops.
+ *
+ * Conventions: activations are 2-D [tokens, features] (tokens = batch * sequence, row-major by sentence);
+ * Linear weights are kept in Hugging Face's layout [out, in].
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * Transposed copies of weight tensors, reused while the weight is unchanged. A tf.Variable that is assigned gets
+ * a new dataId, which invalidates its entry. Reusing the same tensor also lets the wasm backend reuse its packed
+ * XNNPACK operator.
+ */
+const transposeCache = new WeakMap<tf.Tensor, { dataId: object; t: tf.Tensor2D }>();
+
+export function cachedTranspose(w: tf.Tensor2D): tf.Tensor2D {
+  const hit = transposeCache.get(w);
+  if (hit && hit.dataId === w.dataId && !hit.t.isDisposed) return hit.t;
+  if (hit && !hit.t.isDisposed) hit.t.dispose();
+  const t = tf.keep(tf.transpose(w));
+  transposeCache.set(w, { dataId: w.dataId, t });
+  return t;
+}
+
+/** Concatenated weights (for fused Q/K/V projections), cached like cachedTranspose. */
+const concatCache = new Map<string, { ids: object[]; t: tf.Tensor }>();
+
+export function cachedConcat(key: string, parts: tf.Tensor[], axis: number): tf.Tensor {
+  const hit = concatCache.get(key);
+  if (hit && !hit.t.isDisposed && hit.ids.length === parts.length && hit.ids.every((id, i) => id === parts[i].dataId)) return hit.t;
+  if (hit) {
+    releaseTranspose(hit.t);
+    if (!hit.t.isDisposed) hit.t.dispose();
+  }
+  const t = tf.keep(tf.concat(parts, axis));
+  concatCache.set(key, { ids: parts.map((p) => p.dataId), t });
+  return t;
+}
+
+/** Drop cached copies whose key starts with `prefix` (a model being disposed). */
+export function releaseCached(prefix: string): void {
+  for (const [key, v] of concatCache) {
+    if (key.startsWith(prefix)) {
+      releaseTranspose(v.t);
+      if (!v.t.isDisposed) v.t.dispose();
+      concatCache.delete(key);
+    }
+  }
+}
+
+export function releaseTranspose(w: tf.Tensor): void {
+  const hit = transposeCache.get(w);
+  if (hit && !hit.t.isDisposed) hit.t.dispose();
+  transposeCache.delete(w);
+}
+
+/** What the body of a custom-gradient op returns (tfjs' own typing of customGrad is too narrow for our signatures). */
+export interface CustomResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}
+
+/** tf.customGrad with a loose signature: the last argument of `f` is the save function. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function custom(f: (...args: any[]) => CustomResult): (...xs: tf.Tensor[]) => tf.Tensor {
+  return tf.customGrad(f as never) as unknown as (...xs: tf.Tensor[]) => tf.Tensor;
+}
+
+/** Transpose a 2-D tensor (the backward passes need explicit transposes; see the header). */
+function tr(x: tf.Tensor): tf.Tensor2D {
+  return tf.transpose(x as tf.Tensor2D);
+}
+
+/** y = x W^T + b for x [n, in], W [out, in] (Hugging Face layout), b [out]. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const f = custom((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xx, ww]);
+    const value = tf.fused.matMul({ a: xx as tf.Tensor2D, b: cachedTranspose(ww as tf.Tensor2D), bias: bb });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dy2 = dy as tf.Tensor2D;
+        return [tf.matMul(dy2, sw), tf.matMul(tr(dy2), sx), tf.sum(dy2, 0)];
+      },
+    };
+  });
+  return f(x, w, b) as tf.Tensor2D;
+}
+
+/**
+ * Several linear maps of the same input in one product, e.g. the query, key and value projections:
+ * returns x [W_1; ...; W_k]^T + [b_1, ..., b_k], shape [n, sum(out_i)]. `key` names the weights for the cache.
+ */
+export function linearConcat(key: string, x: tf.Tensor2D, ws: tf.Tensor2D[], bs: tf.Tensor1D[]): tf.Tensor2D {
+  const k = ws.length;
+  const outs = ws.map((w) => w.shape[0]);
+  const f = custom((...args: unknown[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const xx = args[0] as tf.Tensor2D;
+    const wsIn = args.slice(1, 1 + k) as tf.Tensor2D[];
+    const bsIn = args.slice(1 + k, 1 + 2 * k) as tf.Tensor1D[];
+    const wCat = cachedConcat(key + "/w", wsIn, 0) as tf.Tensor2D;
+    const bCat = cachedConcat(key + "/b", bsIn, 0) as tf.Tensor1D;
+    save([xx, wCat]);
+    const value = tf.fused.matMul({ a: xx, b: cachedTranspose(wCat), bias: bCat });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const dy2 = dy as tf.Tensor2D;
+        const dx = tf.matMul(dy2, sw);
+        const dw = tf.matMul(tr(dy2), sx);
+        const db = tf.sum(dy2, 0);
+        return [dx, ...tf.split(dw, outs, 0), ...tf.split(db, outs, 0)];
+      },
+    };
+  });
+  return f(x, ...ws, ...bs) as tf.Tensor2D;
+}
+
+/** Layer normalisation over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta (biased variance, as torch). */
+export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+  const f = custom((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [xhat, rstd] = tf.tidy(() => {
+      const { mean, variance } = tf.moments(xx, -1, true);
+      const r = tf.rsqrt(tf.add(variance, eps));
+      return [tf.mul(tf.sub(xx, mean), r), r];
+    });
+    save([xhat, rstd, g]);
+    const value = tf.add(tf.mul(xhat, g), b);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sxhat, sr, sg] = saved;
+        const dxhat = tf.mul(dy, sg);
+        const m1 = tf.mean(dxhat, -1, true);
+        const m2 = tf.mean(tf.mul(dxhat, sxhat), -1, true);
+        const dx = tf.mul(sr, tf.sub(tf.sub(dxhat, m1), tf.mul(sxhat, m2)));
+        return [dx, tf.sum(tf.mul(dy, sxhat), 0), tf.sum(dy, 0)];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor2D;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as Hugging Face's "gelu". */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const f = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([xx]);
+    const value = tf.tidy(() => tf.mul(tf.mul(xx, 0.5), tf.add(tf.erf(tf.mul(xx, SQRT1_2)), 1)));
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx] = saved;
+        // d/dx [x Phi(x)] = Phi(x) + x phi(x)
+        const cdf = tf.mul(tf.add(tf.erf(tf.mul(sx, SQRT1_2)), 1), 0.5);
+        const pdf = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), INV_SQRT_2PI);
+        return [tf.mul(dy, tf.add(cdf, tf.mul(sx, pdf)))];
+      },
+    };
+  });
+  return f(x);
+}
+
+/** The tanh approximation of GELU (Hugging Face's "gelu_new"); autodiff is fine for it (no matMul involved). */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+  });
+}
+
+export function activation(name: string, x: tf.Tensor): tf.Tensor {
+  if (name === "gelu" || name === "gelu_python") return gelu(x);
+  if (name === "gelu_new") return geluTanh(x);
+  if (name === "relu") return tf.relu(x);
+  throw new Error(`activation ${JSON.stringify(name)} is not implemented`);
+}
+
+/**
+ * Inverted dropout with a mask drawn from `seed` (deterministic). Returns x unchanged when rate is 0.
+ * The mask is drawn in JS (tf.randomUniform with a seed) so it does not depend on the backend.
+ */
+export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+  if (rate <= 0) return x;
+  return tf.tidy(() => tf.mul(x, dropoutMask(x.shape, rate, seed)));
+}
+
+/** The scaled keep-mask (0 or 1/(1-rate)) of dropout. */
+export function dropoutMask(shape: number[], rate: number, seed: number): tf.Tensor {
+  return tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, "float32", seed), rate), "float32"), 1 - rate));
+}
+
+/**
+ * Multi-head scaled dot-product attention.
+ *   qkv: [batch*seq, 3*hidden], the fused query/key/value projections (heads contiguous within each).
+ *   maskBias: [batch, 1, 1, seq], 0 for real tokens and a large negative number for padding keys.
+ * Returns the context [batch*seq, hidden]. Attention-probability dropout is applied when `dropSeed` is given.
+ *
+ * The per-(sentence, head) products are done as a loop of plain 2-D matMuls (see the header); the loop's
+ * operands are produced by one transpose and one unstack each.
+ */
+export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, heads: number, dropRate: number, dropSeed?: number): tf.Tensor2D {
+  const hidden = qkv.shape[1] / 3;
+  const d = hidden / heads;
+  const scale = 1 / Math.sqrt(d);
+  const pairs = batch * heads;
+  const f = custom((qkvIn: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+    const parts = tf.tidy(() => {
+      const x5 = tf.reshape(qkvIn, [batch, seq, 3, heads, d]);
+      // [3, batch, heads, seq, d]; q is pre-scaled so the scores need no extra pass.
+      const t = tf.transpose(x5, [2, 0, 3, 1, 4]);
+      const [q0, k0, v0] = tf.unstack(t, 0);
+      const qS = tf.mul(q0, scale);
+      const kTt = tf.transpose(k0, [0, 1, 3, 2]); // [batch, heads, d, seq]
+      const qs = tf.unstack(tf.reshape(qS, [pairs, seq, d]));
+      const ks = tf.unstack(tf.reshape(kTt, [pairs, d, seq]));
+      const scores = tf.reshape(tf.stack(qs.map((qi, i) => tf.matMul(qi as tf.Tensor2D, ks[i] as tf.Tensor2D))), [batch, heads, seq, seq]);
+      const p = tf.softmax(tf.add(scores, bias));
+      return dropSeed !== undefined && dropRate > 0 ? [qS, kTt, v0, p, dropoutMask(p.shape, dropRate, dropSeed)] : [qS, kTt, v0, p];
+    });
+    const [q, kT, v, probs] = parts;
+    const mask = parts.length > 4 ? parts[4] : null;
+    const pd = mask ? tf.mul(probs, mask) : probs;
+    const ps = tf.unstack(tf.reshape(pd, [pairs, seq, seq]));
+    const vs = tf.unstack(tf.reshape(v, [pairs, seq, d]));
+    const ctx = tf.stack(ps.map((pi, i) => tf.matMul(pi as tf.Tensor2D, vs[i] as tf.Tensor2D))); // [pairs, seq, d]
+    const value = tf.reshape(tf.transpose(tf.reshape(ctx, [batch, heads, seq, d]), [0, 2, 1, 3]), [batch * seq, hidden]);
+    save(mask ? [q, kT, v, probs, mask] : [q, kT, v, probs]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, skT, sv, sp, smask] = saved;
+        const spd = smask ? tf.mul(sp, smask) : sp;
+        // dy [batch*seq, hidden] -> [pairs, seq, d]
+        const dctx = tf.reshape(tf.transpose(tf.reshape(dy, [batch, seq, heads, d]), [0, 2, 1, 3]), [pairs, seq, d]);
+        const dctxs = tf.unstack(dctx);
+        const vTs = tf.unstack(tf.transpose(tf.reshape(sv, [pairs, seq, d]), [0, 2, 1]));
+        const pTs = tf.unstack(tf.transpose(tf.reshape(spd, [pairs, seq, seq]), [0, 2, 1]));
+        // dV_i = P_i^T dctx_i ; dP_i = dctx_i V_i^T
+        const dv = tf.stack(pTs.map((pT, i) => tf.matMul(pT as tf.Tensor2D, dctxs[i] as tf.Tensor2D)));
+        let dp = tf.reshape(tf.stack(dctxs.map((g, i) => tf.matMul(g as tf.Tensor2D, vTs[i] as tf.Tensor2D))), [batch, heads, seq, seq]);
+        if (smask) dp = tf.mul(dp, smask);
+        // softmax backward: dS = P * (dP - sum(dP * P))
+        const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true)));
+        const dss = tf.unstack(tf.reshape(ds, [pairs, seq, seq]));
+        const dsTs = tf.unstack(tf.transpose(tf.reshape(ds, [pairs, seq, seq]), [0, 2, 1]));
+        const ks = tf.unstack(tf.transpose(tf.reshape(skT, [pairs, d, seq]), [0, 2, 1])); // K_i [seq, d]
+        const qs = tf.unstack(tf.reshape(sq, [pairs, seq, d])); // already scaled by 1/sqrt(d)
+        // scores = (s Q) K^T: dQ = s dS K ; dK = dS^T (s Q)
+        const dq = tf.mul(tf.stack(dss.map((g, i) => tf.matMul(g as tf.Tensor2D, ks[i] as tf.Tensor2D))), scale);
+        const dk = tf.stack(dsTs.map((g, i) => tf.matMul(g as tf.Tensor2D, qs[i] as tf.Tensor2D)));
+        // back to [batch*seq, 3*hidden] with the layout of qkv ([batch, seq, 3, heads, d])
+        const all = tf.stack([dq, dk, dv].map((t) => tf.reshape(t, [batch, heads, seq, d]))); // [3, batch, heads, seq, d]
+        const dqkv = tf.reshape(tf.transpose(all, [1, 3, 0, 2, 4]), [batch * seq, 3 * hidden]);
+        // The mask bias is an input, not a parameter: no gradient flows to it.
+        return [dqkv, tf.zerosLike(bias)];
+      },
+    };
+  });
+  return f(qkv, maskBias) as tf.Tensor2D;
+}
+
+/** [batch, seq] 0/1 attention mask -> additive bias [batch, 1, 1, seq] (0 for keys to attend, a large negative otherwise). */
+export function attentionBias(mask: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, s] = mask.shape;
+    // Hugging Face uses the dtype's minimum; -1e9 gives the same softmax in float32 without risking -inf - -inf.
+    return tf.reshape(tf.mul(tf.sub(1, tf.cast(mask, "float32")), -1e9), [b, 1, 1, s]) as tf.Tensor4D;
+  });
+}
