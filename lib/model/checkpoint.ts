@@ -30,7 +30,10 @@ export interface CheckpointOptions extends HubOptions {
 
 export interface Checkpoint {
   config: BertConfig;
-  /** The BertModel tensors (embeddings.*, encoder.*, pooler.*) under Hugging Face BertModel names. */
+  /**
+   * The BertModel tensors (embeddings.*, encoder.*, pooler.*, adapters if any) under Hugging Face BertModel names;
+   * shapes checked against the config.
+   */
   tensors: FloatTensorMap;
   /** Other float tensors of the file (e.g. pre-training heads cls.*), names as in the file minus "bert.". */
   extra: FloatTensorMap;
@@ -192,7 +195,8 @@ export async function loadCheckpoint(folderOrId: string, opts: CheckpointOptions
   for (const [name, shape] of expected) {
     const t = all.get(name);
     if (!t) {
-      missing.push(name);
+      // BertForMaskedLM checkpoints have no pooler; BertModel.fromTensors initialises it (hidden states do not use it)
+      if (!name.startsWith("pooler.")) missing.push(name);
       continue;
     }
     if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
@@ -203,10 +207,17 @@ export async function loadCheckpoint(folderOrId: string, opts: CheckpointOptions
   if (missing.length > 0) {
     throw fileError(where, undefined, `${missing.length} tensor(s) of a ${config.num_hidden_layers}-layer BERT are missing: ${missing.slice(0, 6).join(", ")}${missing.length > 6 ? ", ..." : ""}`);
   }
-  for (const [name, t] of all) if (!expected.has(name)) extra.set(name, t);
-  // A checkpoint with more layers than config.json declares is a mismatch, not harmless extra weights.
-  const strayLayer = [...extra.keys()].find((n) => /^encoder\.layer\.\d+\./.test(n));
-  if (strayLayer) throw fileError(where, undefined, `tensor "${strayLayer}" is beyond num_hidden_layers ${config.num_hidden_layers} of config.json`);
+  for (const [name, t] of all) {
+    if (expected.has(name)) continue;
+    const layer = /^encoder\.layer\.(\d+)\./.exec(name);
+    // A checkpoint with more layers than config.json declares is a mismatch, not harmless extra weights.
+    if (layer && Number(layer[1]) >= config.num_hidden_layers) {
+      throw fileError(where, undefined, `tensor "${name}" is beyond num_hidden_layers ${config.num_hidden_layers} of config.json`);
+    }
+    // Other encoder tensors (adapters saved by saveBertModel) belong to the model; the rest (task heads) do not.
+    if (layer || name.startsWith("embeddings.") || name.startsWith("pooler.")) tensors.set(name, t);
+    else extra.set(name, t);
+  }
   const contentHash = modelContentHash(config, tensors, vocabPath);
   return { config, tensors, extra, skipped, vocabPath, folder, weightsFiles, source, contentHash };
 }
