@@ -122,12 +122,22 @@ export interface PlannedRow {
 
 /**
  * Groups rows into batches by length (longest first, so the first batch shows the peak memory at once) so that
- * padding is small: at most `batchSize` rows and at most `maxTokens` padded tokens per batch.
+ * padding is small: at most `batchSize` rows and at most `maxTokens` padded tokens per batch. `keep` can leave out
+ * rows nobody needs (e.g. a window whose words all take their vectors from other windows).
  */
-export function planBatches(aligned: readonly AlignedSentence[], batchSize: number, maxTokens = Infinity): PlannedRow[][] {
+export function planBatches(
+  aligned: readonly AlignedSentence[],
+  batchSize: number,
+  maxTokens = Infinity,
+  keep: (sentence: number, window: number) => boolean = () => true,
+): PlannedRow[][] {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw argError("batchSize", `expected a positive integer, got ${batchSize}`);
   const rows: PlannedRow[] = [];
-  aligned.forEach((a, s) => a.windows.forEach((ids, k) => rows.push({ sentence: s, window: k, length: ids.length })));
+  aligned.forEach((a, s) =>
+    a.windows.forEach((ids, k) => {
+      if (keep(s, k)) rows.push({ sentence: s, window: k, length: ids.length });
+    }),
+  );
   rows.sort((x, y) => y.length - x.length || x.sentence - y.sentence || x.window - y.window);
   const batches: PlannedRow[][] = [];
   let cur: PlannedRow[] = [];
