@@ -5,6 +5,7 @@
  */
 import { fileError } from "../util/errors";
 import { readDataText } from "./files";
+import { jsonErrorOffset, lineAndColumn } from "./json-errors";
 
 export interface StreusleToken {
   /** 1-based token number ("#"). */
@@ -126,17 +127,16 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** JSON.parse reports a character position; turn it into the line a user can open. */
 function jsonSyntaxError(text: string, file: string, e: Error): Error {
-  const m = /position (\d+)/.exec(e.message);
-  const line = m ? lineOf(text, Number(m[1])) : undefined;
-  return fileError(file, line, `invalid JSON (${e.message}; expected a JSON array of STREUSLE sentences)`);
+  const offset = jsonErrorOffset(text);
+  if (offset < 0) return fileError(file, undefined, `invalid JSON (${e.message}; expected a JSON array of STREUSLE sentences)`);
+  const { line, column } = lineAndColumn(text, offset);
+  const found = offset < text.length ? JSON.stringify(text[offset]) : "end of file";
+  return fileError(file, line, `invalid JSON at column ${column}: unexpected ${found} (expected a JSON array of STREUSLE sentences)`);
 }
 
 function lineOf(text: string, pos: number): number {
-  let line = 1;
-  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+  return lineAndColumn(text, pos).line;
 }
 
 /**
