@@ -23,7 +23,7 @@ export function listTasks(): BuiltinTaskInfo[] {
 }
 
 /** Load one of the paper's five tasks with all its splits (memoised per data folder). */
-export function loadTask(name: BuiltinTaskName | string, opts: LoadTaskOptions = {}): Task {
+export function loadTask(name: BuiltinTaskName | (string & {}), opts: LoadTaskOptions = {}): Task {
   const builder = Object.prototype.hasOwnProperty.call(BUILDERS, name) ? BUILDERS[name] : undefined;
   if (!builder) {
     throw new FtgeoError(
