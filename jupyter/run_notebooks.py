@@ -129,6 +129,8 @@ def main(argv):
         state = {"index": None, "start": time.time()}
 
         def on_start(cell, cell_index, **_):
+            if cell.cell_type != "code":
+                return
             state["index"] = cell_index
             print("[%s] cell %d/%d (%.0fs)" % (name, code_cells.index(cell_index) + 1, len(code_cells), time.time() - state["start"]),
                   file=sys.stderr, flush=True)

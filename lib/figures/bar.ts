@@ -70,7 +70,7 @@ export function barChart(data: readonly BarDatum[], opts: BarChartOptions = {}):
       },
     });
   }
-  const extent = Math.max(120, (grouped ? 18 * Math.max(1, series.length) + 10 : 28) * categories.length);
+  const extent = Math.max(120, (grouped ? 10 * Math.max(1, series.length) + 8 : 24) * categories.length);
   const base = baseSpec(opts, opts.horizontal ? { width: 260, height: extent } : { width: extent, height: 220 });
   return finish(base, { data: { values: rows }, layer: layers });
 }
