@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { FtgeoError, argError, fileError } from "../util/errors";
 import { withAtomicDirAsync } from "../util/atomic";
 import { BertConfig, validateConfig } from "./config";
-import { BertModel } from "./bert";
+import { BertModel, bertParameterShapes } from "./bert";
 import { FloatTensorMap, readSafetensors, writeSafetensors, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16 } from "./safetensors";
 import { readPytorchBin } from "./pytorch-bin";
 import { HubOptions, downloadBertFiles, looksLikeHubId } from "./hub";
@@ -53,38 +53,6 @@ const ARCH_FIELDS = [
   "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
   "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "hidden_act", "position_embedding_type",
 ] as const;
-
-/** Every tensor a BertModel has, with its Hugging Face shape (nn.Linear weights are [out, in]). */
-export function expectedBertTensors(c: BertConfig): Map<string, number[]> {
-  const h = c.hidden_size;
-  const i = c.intermediate_size;
-  const m = new Map<string, number[]>();
-  m.set("embeddings.word_embeddings.weight", [c.vocab_size, h]);
-  m.set("embeddings.position_embeddings.weight", [c.max_position_embeddings, h]);
-  m.set("embeddings.token_type_embeddings.weight", [c.type_vocab_size, h]);
-  m.set("embeddings.LayerNorm.weight", [h]);
-  m.set("embeddings.LayerNorm.bias", [h]);
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `encoder.layer.${l}.`;
-    for (const n of ["query", "key", "value"]) {
-      m.set(`${p}attention.self.${n}.weight`, [h, h]);
-      m.set(`${p}attention.self.${n}.bias`, [h]);
-    }
-    m.set(`${p}attention.output.dense.weight`, [h, h]);
-    m.set(`${p}attention.output.dense.bias`, [h]);
-    m.set(`${p}attention.output.LayerNorm.weight`, [h]);
-    m.set(`${p}attention.output.LayerNorm.bias`, [h]);
-    m.set(`${p}intermediate.dense.weight`, [i, h]);
-    m.set(`${p}intermediate.dense.bias`, [i]);
-    m.set(`${p}output.dense.weight`, [h, i]);
-    m.set(`${p}output.dense.bias`, [h]);
-    m.set(`${p}output.LayerNorm.weight`, [h]);
-    m.set(`${p}output.LayerNorm.bias`, [h]);
-  }
-  m.set("pooler.dense.weight", [h, h]);
-  m.set("pooler.dense.bias", [h]);
-  return m;
-}
 
 /**
  * Names as transformers' BertModel expects them: task models prefix the encoder with "bert.", and the original
@@ -188,7 +156,7 @@ export async function loadCheckpoint(folderOrId: string, opts: CheckpointOptions
     for (const [name, t] of r.tensors) all.set(normalizeTensorName(name), t);
   }
   const where = weightsFiles.length === 1 ? weightsFiles[0] : `${folder} (${weightsFiles.map((f) => path.basename(f)).join(", ")})`;
-  const expected = expectedBertTensors(config);
+  const expected = bertParameterShapes(config);
   const tensors: FloatTensorMap = new Map();
   const extra: FloatTensorMap = new Map();
   const missing: string[] = [];
@@ -287,7 +255,7 @@ export async function saveBertModel(model: BertModel, folder: string, opts: Save
     if (n !== config.vocab_size) throw fileError(opts.vocabPath, undefined, `${n} tokens, but the model's vocab_size is ${config.vocab_size}`);
   }
   const tensors = await model.toTensors();
-  const expected = expectedBertTensors(config);
+  const expected = bertParameterShapes(config);
   for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (!t || t.shape.join(",") !== shape.join(",")) throw new FtgeoError(`saveBertModel: model tensor "${name}" is ${t ? `[${t.shape}]` : "missing"}, expected [${shape}]`);

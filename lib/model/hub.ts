@@ -195,7 +195,8 @@ function linkSnapshot(repoDir: string, commit: string, file: string, etag: strin
 
 async function downloadBlob(id: string, file: string, m: FileMeta, r: Resolved, blob: string): Promise<void> {
   fs.mkdirSync(path.dirname(blob), { recursive: true });
-  const incomplete = `${blob}.incomplete`;
+  // One name per process: two processes fetching the same blob must not write into the same file.
+  const incomplete = `${blob}.${process.pid}.incomplete`;
   const res = await fetchOrNetworkError(m.downloadUrl, { headers: headers(r, m.sameOrigin), redirect: "follow" }, `GET ${m.downloadUrl}`);
   if (!res.ok || !res.body) throw new FtgeoError(`${m.downloadUrl}: download of ${id}/${file} failed: HTTP ${res.status} ${res.statusText}`);
   const hash = crypto.createHash("sha256");

@@ -178,42 +178,41 @@ function findStateDict(file: string, root: unknown): PyDict {
 
 function materialize(file: string, name: string, t: TensorRef, storage: NativeArray): TorchTensor {
   const n = t.size.reduce((a, b) => a * b, 1);
+  const shape = t.size.slice();
+  const dtype = t.storage.dtype;
   const Ctor = storage.constructor as new (n: number) => NativeArray;
+  if (n === 0) return { dtype, shape, values: new Ctor(0) };
+  let maxIndex = t.offset;
+  for (let d = 0; d < t.size.length; d++) {
+    if (t.stride[d] < 0) throw fileError(file, undefined, `tensor "${name}" has a negative stride`);
+    maxIndex += (t.size[d] - 1) * t.stride[d];
+  }
+  if (t.offset < 0 || maxIndex >= storage.length) {
+    throw fileError(file, undefined, `tensor "${name}" (offset ${t.offset}, size [${t.size}], stride [${t.stride}]) reaches element ${maxIndex} of a storage with ${storage.length} elements`);
+  }
+  let contiguous = true;
+  for (let d = t.size.length - 1, expect = 1; d >= 0; d--) {
+    if (t.size[d] !== 1 && t.stride[d] !== expect) contiguous = false;
+    expect *= t.size[d];
+  }
+  // A view, not a copy (checkpoints are read once; tensors sharing a storage in the file share memory here).
+  if (contiguous) return { dtype, shape, values: (storage as Float32Array).subarray(t.offset, t.offset + n) };
+  // Transposed, sliced or expanded views: an odometer over the index space, in row-major order.
   const out = new Ctor(n);
-  if (n > 0) {
-    let maxIndex = t.offset;
-    for (let d = 0; d < t.size.length; d++) {
-      if (t.stride[d] < 0) throw fileError(file, undefined, `tensor "${name}" has a negative stride`);
-      maxIndex += (t.size[d] - 1) * t.stride[d];
-    }
-    if (t.offset < 0 || maxIndex >= storage.length) {
-      throw fileError(file, undefined, `tensor "${name}" (offset ${t.offset}, size [${t.size}], stride [${t.stride}]) reaches element ${maxIndex} of a storage with ${storage.length} elements`);
-    }
-    let contiguous = true;
-    for (let d = t.size.length - 1, expect = 1; d >= 0; d--) {
-      if (t.size[d] !== 1 && t.stride[d] !== expect) contiguous = false;
-      expect *= t.size[d];
-    }
-    if (contiguous) {
-      (out as Float32Array).set((storage as Float32Array).subarray(t.offset, t.offset + n));
-    } else {
-      // odometer over the index space, in row-major order
-      const rank = t.size.length;
-      const idx = new Array<number>(rank).fill(0);
-      let src = t.offset;
-      for (let i = 0; i < n; i++) {
-        (out as Float32Array)[i] = (storage as Float32Array)[src];
-        for (let d = rank - 1; d >= 0; d--) {
-          idx[d]++;
-          src += t.stride[d];
-          if (idx[d] < t.size[d]) break;
-          src -= t.size[d] * t.stride[d];
-          idx[d] = 0;
-        }
-      }
+  const rank = t.size.length;
+  const idx = new Array<number>(rank).fill(0);
+  let src = t.offset;
+  for (let i = 0; i < n; i++) {
+    (out as Float32Array)[i] = (storage as Float32Array)[src];
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      src += t.stride[d];
+      if (idx[d] < t.size[d]) break;
+      src -= t.size[d] * t.stride[d];
+      idx[d] = 0;
     }
   }
-  return { dtype: t.storage.dtype, shape: t.size.slice(), values: out };
+  return { dtype, shape, values: out };
 }
 
 function decodeStorage(file: string, s: StorageRef, bytes: Uint8Array): NativeArray {
