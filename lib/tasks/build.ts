@@ -1,4 +1,4 @@
-import type { Example, Split, Task, TaskKind } from "./types";
+import type { Split, Task, TaskKind } from "./types";
 
 /**
  * Collects string labels while examples are created and gives each a provisional number, so that examples are
@@ -39,4 +39,3 @@ export function buildTask(name: string, kind: TaskKind, source: string, splitLis
   return { name, kind, labels, splits, source };
 }
 
-export type { Example };
