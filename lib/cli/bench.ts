@@ -1,0 +1,71 @@
+/**
+ * `ftgeo bench <name>`: throughput benchmarks. Each lives in lib/cli/bench/<name>.ts and exports summary, usage and
+ * run(argv), like a command; modules load lazily. Benchmarks print ratios against a reference measured in the same
+ * run (PyTorch when Debian's python3-torch is there), never pass/fail on absolute times.
+ */
+import type { Command } from "./main";
+import { FtgeoError } from "../util/errors";
+
+const BENCHES: Record<string, string> = {
+  encode: "./bench/encode",
+  train: "./bench/train",
+};
+
+function available(): string[] {
+  return Object.keys(BENCHES).filter((name) => {
+    try {
+      require.resolve(BENCHES[name]);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function load(name: string): Command {
+  if (!Object.prototype.hasOwnProperty.call(BENCHES, name) || !available().includes(name)) {
+    throw new FtgeoError(`unknown benchmark ${JSON.stringify(name)}; expected one of: ${available().join(", ")} (see ftgeo bench --help)`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require(BENCHES[name]) as Command;
+}
+
+export const summary = "throughput benchmarks: encode (representation extraction), train (fine-tuning steps)";
+
+export function helpText(): string {
+  return [
+    "usage: ftgeo bench <benchmark> [options]     ftgeo bench <benchmark> --help",
+    "",
+    "benchmarks:",
+    ...available().map((name) => `  ${name.padEnd(8)} ${load(name).summary}`),
+  ].join("\n");
+}
+
+// `ftgeo bench X --help` is answered by main with this text, so it names the way to a benchmark's own usage.
+export const usage = `usage: ftgeo bench <benchmark> [options]
+
+benchmarks: ${Object.keys(BENCHES).join(", ")}
+  ftgeo bench                     list the benchmarks
+  ftgeo bench help <benchmark>    the options of one benchmark`;
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name) {
+    console.log(helpText());
+    return 0;
+  }
+  if (name === "help") {
+    if (rest[0] === undefined) console.log(helpText());
+    else {
+      const b = load(rest[0]);
+      console.log(`${b.summary}\n\n${b.usage}`);
+    }
+    return 0;
+  }
+  const bench = load(name);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`${bench.summary}\n\n${bench.usage}`);
+    return 0;
+  }
+  return bench.run(rest);
+}
