@@ -1,0 +1,91 @@
+import * as path from "node:path";
+import { parseCli, numArg, strArg } from "../util/args";
+import { argError } from "../util/errors";
+import { pretrain, exportPretrained } from "../pretrain/pretrain";
+import type { BertShapeName } from "../model/config";
+
+export const summary = "masked-language-model pretraining of a miniature BERT on a local corpus (resumable)";
+
+export const usage = `usage: ftgeo pretrain --config tiny --corpus <folder> --out <run folder> [options]
+       ftgeo pretrain --out <run folder> --export <model folder> [--dtype F32|F16]
+
+Trains BERT's masked-language-model objective from scratch with the real uncased vocabulary on every *.txt.gz file
+below --corpus (one paragraph per line, blank lines between documents). Progress shows tokens, loss, tokens/s, ETA.
+Interrupt (Ctrl-C) or --max-minutes: the run stops after writing a snapshot; rerun the same command to continue.
+
+options:
+  --config NAME        model shape: tiny (2/128/2), mini, small, medium, base          [tiny]
+  --tokens N           target number of input tokens seen (e.g. 20e6)                  [20000000]
+  --seq-len N          sequence length                                                  [128]
+  --batch N            sequences per update                                             [32]
+  --lr X               peak learning rate                                               [5e-4]
+  --warmup F           warm-up fraction of the updates                                  [0.05]
+  --weight-decay X     decoupled weight decay                                           [0.01]
+  --clip X             gradient norm clipping (0: none)                                 [1]
+  --seed N                                                                              [1]
+  --snapshot-every N   updates between snapshots (each evaluates held-out accuracy)     [500]
+  --max-minutes M      stop this session after M minutes (resumable)
+  --corpus-files N     use only the first N corpus files (quick looks, tests)
+  --eval-blocks N      held-out sequences for the evaluation                            [64]
+  --export DIR         write the latest snapshot of --out as a model folder with a model card
+  --dtype F32|F16      storage type of the exported weights                             [F32]`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCli(argv, {
+    config: { type: "string" },
+    corpus: { type: "string" },
+    out: { type: "string" },
+    tokens: { type: "string" },
+    "seq-len": { type: "string" },
+    batch: { type: "string" },
+    lr: { type: "string" },
+    warmup: { type: "string" },
+    "weight-decay": { type: "string" },
+    clip: { type: "string" },
+    seed: { type: "string" },
+    "snapshot-every": { type: "string" },
+    "max-minutes": { type: "string" },
+    "corpus-files": { type: "string" },
+    "eval-blocks": { type: "string" },
+    export: { type: "string" },
+    dtype: { type: "string" },
+  });
+  const out = strArg(values, "out");
+  if (values.export !== undefined) {
+    const dtype = strArg(values, "dtype", "F32");
+    if (dtype !== "F32" && dtype !== "F16") throw argError("--dtype", `expected F32 or F16, got ${dtype}`);
+    const dir = await exportPretrained(out, strArg(values, "export"), { dtype });
+    console.log(JSON.stringify({ exported: path.resolve(dir) }));
+    return 0;
+  }
+  const r = await pretrain({
+    shape: strArg(values, "config", "tiny") as BertShapeName,
+    corpusDir: strArg(values, "corpus"),
+    runDir: out,
+    tokens: numArg(values, "tokens", 20e6, { min: 1 }),
+    seqLen: numArg(values, "seq-len", 128, { int: true, min: 8 }),
+    batch: numArg(values, "batch", 32, { int: true, min: 1 }),
+    lr: numArg(values, "lr", 5e-4),
+    warmup: numArg(values, "warmup", 0.05),
+    weightDecay: numArg(values, "weight-decay", 0.01),
+    clip: numArg(values, "clip", 1),
+    seed: numArg(values, "seed", 1, { int: true, min: 0 }),
+    snapshotEvery: numArg(values, "snapshot-every", 500, { int: true, min: 1 }),
+    maxMinutes: values["max-minutes"] === undefined ? undefined : numArg(values, "max-minutes"),
+    corpusFiles: values["corpus-files"] === undefined ? undefined : numArg(values, "corpus-files", undefined, { int: true, min: 1 }),
+    evalBlocks: numArg(values, "eval-blocks", 64, { int: true, min: 1 }),
+  });
+  console.log(
+    JSON.stringify({
+      runDir: path.resolve(r.runDir),
+      steps: r.steps,
+      totalSteps: r.totalSteps,
+      tokensSeen: r.tokensSeen,
+      finished: r.finished,
+      tokensPerSecond: Math.round(r.tokensPerSecond),
+      heldOutAccuracy: r.heldOut?.accuracy ?? null,
+      heldOutLoss: r.heldOut?.loss ?? null,
+    }),
+  );
+  return 0;
+}
