@@ -14,14 +14,22 @@ import * as path from "node:path";
 import { AddressInfo } from "node:net";
 import { downloadBertFiles, hubFile, repoCacheDir, NotCachedError, looksLikeHubId, hubCacheDir } from "../lib/model/hub";
 import { loadCheckpoint } from "../lib/model/checkpoint";
-import { silentSink } from "../lib/util/progress";
+import { ProgressEvent, silentSink } from "../lib/util/progress";
 
 const FIXTURE = path.join(__dirname, "..", "..", "test", "fixtures", "tiny-bert");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const LFS = new Set(["model.safetensors", "pytorch_model.bin"]);
 
+function pseudoRandomBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0, x = 12345; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+  return b;
+}
+
 interface Repo {
   files: string[];
+  /** Contents made by the test instead of read from the fixture. */
+  generated?: Record<string, Buffer>;
   /** Files whose CDN body has one byte flipped (the advertised sha256 is the real one). */
   corrupt?: string[];
 }
@@ -30,6 +38,8 @@ const REPOS: Record<string, Repo> = {
   "test-org/tiny-bert-binonly": { files: ["config.json", "vocab.txt", "pytorch_model.bin"] },
   "test-org/tiny-bert-corrupt": { files: ["config.json", "vocab.txt", "model.safetensors"], corrupt: ["model.safetensors"] },
   "test-org/tiny-bert-offline": { files: ["config.json", "vocab.txt", "model.safetensors"] },
+  // large enough for download progress reports (deterministic bytes)
+  "test-org/big": { files: ["model.safetensors"], generated: { "model.safetensors": pseudoRandomBytes(9_500_000) } },
 };
 /** Renamed repos: the hub answers 307 with a relative Location (like bert-base-uncased -> google-bert/...). */
 const ALIASES: Record<string, string> = { "tiny-alias": "test-org/tiny-bert" };
@@ -49,7 +59,7 @@ let cacheRoot = "";
 
 const sha256 = (b: Buffer) => crypto.createHash("sha256").update(b).digest("hex");
 const gitOid = (b: Buffer) => crypto.createHash("sha1").update(`blob ${b.length}\0`).update(b).digest("hex");
-const content = (file: string) => fs.readFileSync(path.join(FIXTURE, file));
+const content = (file: string, repo?: Repo) => repo?.generated?.[file] ?? fs.readFileSync(path.join(FIXTURE, file));
 
 function hubHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   seen.push({ method: req.method!, url: req.url!, auth: req.headers.authorization });
@@ -76,7 +86,7 @@ function hubHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(404, { "x-error-code": "EntryNotFound", "x-repo-commit": COMMIT }).end();
     return;
   }
-  const body = content(file);
+  const body = content(file, repo);
   if (LFS.has(file)) {
     res.writeHead(302, {
       location: `${cdnBase}/cdn/${id}/${file}`,
@@ -100,7 +110,7 @@ function cdnHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(404).end();
     return;
   }
-  let body = content(m[2]);
+  let body = content(m[2], repo);
   if (repo.corrupt?.includes(m[2])) {
     body = Buffer.from(body);
     body[body.length - 5] ^= 0x40;
@@ -224,6 +234,19 @@ test("a corrupted download fails the sha256 check and leaves nothing in the cach
   const blobs = path.join(repoCacheDir("test-org/tiny-bert-corrupt", cacheRoot), "blobs");
   assert.deepEqual(fs.readdirSync(blobs).filter((f) => f === sha256(content("model.safetensors")) || f.endsWith(".incomplete")), []);
   assert.ok(!fs.existsSync(path.join(repoCacheDir("test-org/tiny-bert-corrupt", cacheRoot), "snapshots", COMMIT, "model.safetensors")));
+});
+
+test("large downloads report progress (MB, rate) and finish with the full size", async () => {
+  const events: ProgressEvent[] = [];
+  const f = await hubFile("test-org/big", "model.safetensors", opts({ progress: (e: ProgressEvent) => events.push(e) }));
+  assert.ok(f && fs.statSync(f.path).size === 9_500_000);
+  assert.ok(events.length >= 2, `${events.length} progress events`);
+  const last = events[events.length - 1];
+  assert.equal(last.done, true);
+  assert.equal(last.total, 9.5);
+  assert.equal(last.step, 9.5);
+  assert.equal(last.rateUnit, "MB");
+  assert.match(last.task, /download test-org\/big\/model\.safetensors/);
 });
 
 test("unknown repo or revision: clear errors, not a cache lookup", async () => {
