@@ -174,15 +174,19 @@ test("bad PyTorch files: truncated, corrupted storage, foreign pickles and unkno
   fs.rmSync(d, { recursive: true });
 });
 
-test("deflated zip entries are read too (torch writes stored entries, re-zipped archives may not)", () => {
+test("deflated and zip64 archives are read too (torch writes stored entries, re-zipped archives may not)", () => {
   // Re-pack the fixture's archive with deflate, using a minimal zip writer (local headers + central directory).
   const zr = ZipReader.open(fx("pytorch_model.bin"));
   const files = [...zr.entries.keys()].map((name) => ({ name, data: zr.read(name) }));
   zr.close();
   const d = tmpDir();
   const out = path.join(d, "deflated.bin");
-  fs.writeFileSync(out, writeDeflatedZip(files));
+  fs.writeFileSync(out, writeDeflatedZip(files, false));
   assertSameTensors(readPytorchBin(out).tensors, readPytorchBin(fx("pytorch_model.bin")).tensors);
+  // the same archive with zip64 records (as written for archives over 4 GiB): sizes and offsets in the extra field
+  const out64 = path.join(d, "zip64.bin");
+  fs.writeFileSync(out64, writeDeflatedZip(files, true));
+  assertSameTensors(readPytorchBin(out64).tensors, readPytorchBin(fx("pytorch_model.bin")).tensors);
   fs.rmSync(d, { recursive: true });
 });
 
@@ -279,10 +283,11 @@ test("loadCheckpoint errors: missing/wrong-shape/extra-layer tensors, truncated 
 
 // --- a minimal zip writer for the deflate test ------------------------------------------------------------
 
-function writeDeflatedZip(files: { name: string; data: Buffer }[]): Buffer {
+function writeDeflatedZip(files: { name: string; data: Buffer }[], zip64: boolean): Buffer {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
+  const SAT = 0xffffffff;
   for (const f of files) {
     const comp = zlib.deflateRawSync(f.data);
     const name = Buffer.from(f.name);
@@ -295,26 +300,52 @@ function writeDeflatedZip(files: { name: string; data: Buffer }[]): Buffer {
     lh.writeUInt32LE(comp.length, 18);
     lh.writeUInt32LE(f.data.length, 22);
     lh.writeUInt16LE(name.length, 26);
+    const extra = Buffer.alloc(zip64 ? 28 : 0);
+    if (zip64) {
+      extra.writeUInt16LE(0x0001, 0);
+      extra.writeUInt16LE(24, 2);
+      extra.writeBigUInt64LE(BigInt(f.data.length), 4);
+      extra.writeBigUInt64LE(BigInt(comp.length), 12);
+      extra.writeBigUInt64LE(BigInt(offset), 20);
+    }
     const ch = Buffer.alloc(46);
     ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
+    ch.writeUInt16LE(45, 4);
+    ch.writeUInt16LE(45, 6);
     ch.writeUInt16LE(8, 10);
     ch.writeUInt32LE(crc, 16);
-    ch.writeUInt32LE(comp.length, 20);
-    ch.writeUInt32LE(f.data.length, 24);
+    ch.writeUInt32LE(zip64 ? SAT : comp.length, 20);
+    ch.writeUInt32LE(zip64 ? SAT : f.data.length, 24);
     ch.writeUInt16LE(name.length, 28);
-    ch.writeUInt32LE(offset, 42);
+    ch.writeUInt16LE(extra.length, 30);
+    ch.writeUInt32LE(zip64 ? SAT : offset, 42);
     parts.push(lh, name, comp);
-    central.push(ch, name);
+    central.push(ch, name, extra);
     offset += 30 + name.length + comp.length;
   }
   const cd = Buffer.concat(central);
+  const tail: Buffer[] = [];
+  if (zip64) {
+    const z = Buffer.alloc(56);
+    z.writeUInt32LE(0x06064b50, 0);
+    z.writeBigUInt64LE(44n, 4);
+    z.writeUInt16LE(45, 12);
+    z.writeUInt16LE(45, 14);
+    z.writeBigUInt64LE(BigInt(files.length), 24);
+    z.writeBigUInt64LE(BigInt(files.length), 32);
+    z.writeBigUInt64LE(BigInt(cd.length), 40);
+    z.writeBigUInt64LE(BigInt(offset), 48);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(offset + cd.length), 8);
+    loc.writeUInt32LE(1, 16);
+    tail.push(z, loc);
+  }
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(files.length, 8);
-  eocd.writeUInt16LE(files.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cd, eocd]);
+  eocd.writeUInt16LE(zip64 ? 0xffff : files.length, 8);
+  eocd.writeUInt16LE(zip64 ? 0xffff : files.length, 10);
+  eocd.writeUInt32LE(zip64 ? SAT : cd.length, 12);
+  eocd.writeUInt32LE(zip64 ? SAT : offset, 16);
+  return Buffer.concat([...parts, cd, ...tail, eocd]);
 }
