@@ -124,8 +124,14 @@ function headers(r: Resolved, withAuth: boolean): Record<string, string> {
   return h;
 }
 
-/** HEAD the resolve URL; null when the file does not exist in the repo (404 EntryNotFound). */
-async function fileMetadata(id: string, file: string, revision: string, r: Resolved): Promise<FileMeta | null> {
+/** A 404 EntryNotFound: the file is not in the repo (at this commit, when the hub says which). */
+interface Absent {
+  absent: true;
+  commit?: string;
+}
+
+/** HEAD the resolve URL; Absent when the file does not exist in the repo (404 EntryNotFound). */
+async function fileMetadata(id: string, file: string, revision: string, r: Resolved): Promise<FileMeta | Absent> {
   let url = `${r.endpoint}/${id}/resolve/${encodeURIComponent(revision)}/${file.split("/").map(encodeURIComponent).join("/")}`;
   const origin = new URL(url).origin;
   for (let hop = 0; hop < 10; hop++) {
@@ -152,7 +158,7 @@ async function fileMetadata(id: string, file: string, revision: string, r: Resol
       if (code === "RepoNotFound" || code === "RevisionNotFound") {
         throw new FtgeoError(`${code === "RepoNotFound" ? `model "${id}" not found` : `revision "${revision}" of "${id}" not found`} on ${r.endpoint} (${url})${r.token ? "" : "; for a private or gated model set HF_TOKEN"}`);
       }
-      return null;
+      return { absent: true, commit: commit && COMMIT_RE.test(commit) ? commit : undefined };
     }
     if (res.status === 401 || res.status === 403) {
       throw new FtgeoError(`${url}: HTTP ${res.status}: ${r.token ? "the token in HF_TOKEN has no access to this repository" : `"${id}" is private, gated or does not exist; set HF_TOKEN to a token with access`}`);
@@ -279,17 +285,13 @@ export async function hubFile(id: string, file: string, opts: HubOptions = {}): 
   if (!looksLikeHubId(id)) throw argError("model", `"${id}" is neither an existing folder nor a Hugging Face model id (org/name)`);
   const r = resolveOptions(opts);
   const revision = r.revision;
-  const cached = () => {
-    const c = fromCache(id, file, r, revision);
-    return c === "absent" ? null : c;
-  };
   if (r.offline) {
     const c = fromCache(id, file, r, revision);
     if (c === undefined) throw notCachedError(id, file, r, "offline mode (HF_HUB_OFFLINE) is on");
     return c === "absent" ? null : c;
   }
   const repoDir = repoCacheDir(id, r.cache);
-  let m: FileMeta | null;
+  let m: FileMeta | Absent;
   try {
     m = await fileMetadata(id, file, revision, r);
   } catch (e) {
@@ -298,10 +300,9 @@ export async function hubFile(id: string, file: string, opts: HubOptions = {}): 
     if (c === undefined) throw notCachedError(id, file, r, `the hub is unreachable (${e.message})`);
     return c === "absent" ? null : c;
   }
-  if (m === null) {
-    // Record the absence at the commit the ref points to (if known), as huggingface_hub does.
-    const c = cached();
-    const commit = COMMIT_RE.test(revision) ? revision : c?.commit ?? readRef(repoDir, revision);
+  if ("absent" in m) {
+    // Record the absence at the commit (from the 404's X-Repo-Commit, else the pinned or cached one), as huggingface_hub does.
+    const commit = m.commit ?? (COMMIT_RE.test(revision) ? revision : readRef(repoDir, revision));
     if (commit) writeSmallAtomic(path.join(repoDir, ".no_exist", commit, file), "");
     return null;
   }
