@@ -39,6 +39,8 @@ export class SplitBatches {
   /** Examples (indices into split.examples) by sentence. */
   private readonly bySentence = new Map<number, number[]>();
   private readonly padId: number;
+  private grouped: number[][] = [];
+  private groupedKey = "";
 
   /** `limit`: use only the first `limit` sentences that carry examples (quick runs and tests). */
   constructor(readonly task: Task, readonly split: Split, tokenizer: BertTokenizer, readonly maxLength: number, limit?: number) {
@@ -72,10 +74,29 @@ export class SplitBatches {
     return Math.ceil(this.sentences.length / batchSize);
   }
 
-  /** The sentences of batch `index` of training epoch `epoch` (0-based) under `seed`. */
-  trainBatchSentences(seed: number, epoch: number, index: number, batchSize: number): number[] {
+  /**
+   * The sentences of batch `index` of training epoch `epoch` (0-based) under `seed`.
+   * With `groupByLength` (Hugging Face Trainer's group_by_length), the epoch's random order is cut into chunks of
+   * 50 batches, each chunk is sorted by length before being cut into batches, and the batches are shuffled: every
+   * batch is still random, but holds sentences of similar length, so far less padding is computed.
+   */
+  trainBatchSentences(seed: number, epoch: number, index: number, batchSize: number, groupByLength = false): number[] {
     const order = epochOrder(this.sentences.length, seed, epoch);
-    return order.slice(index * batchSize, (index + 1) * batchSize).map((i) => this.sentences[i]);
+    if (!groupByLength) return order.slice(index * batchSize, (index + 1) * batchSize).map((i) => this.sentences[i]);
+    const key = `${seed}/${epoch}/${batchSize}`;
+    if (this.groupedKey !== key) {
+      const batches: number[][] = [];
+      const chunk = 50 * batchSize;
+      const len = (i: number) => this.aligned[this.sentences[i]].windows[0].length;
+      for (let c = 0; c < order.length; c += chunk) {
+        const part = order.slice(c, c + chunk).sort((a, b) => len(b) - len(a) || a - b);
+        for (let k = 0; k < part.length; k += batchSize) batches.push(part.slice(k, k + batchSize));
+      }
+      new Rng(mixSeed(seed, 0xb0c7, epoch)).shuffle(batches);
+      this.grouped = batches;
+      this.groupedKey = key;
+    }
+    return this.grouped[index].map((i) => this.sentences[i]);
   }
 
   /** Evaluation batches: all sentences in data order. */

@@ -59,6 +59,8 @@ export interface FinetuneOptions {
   featureBased?: boolean;
   /** Snapshot every this many updates. Default: once per epoch. */
   snapshotEvery?: number;
+  /** Batch sentences of similar length together (random batches, less padding; off by default). */
+  groupByLength?: boolean;
   /** Stop after this many updates (the schedule is laid out for them). */
   maxSteps?: number;
   /** Use only the first N sentences (with examples) of each split: quick runs and tests. */
@@ -147,6 +149,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const batch = positiveInt("--batch", o.batch, 32);
   const microBatch = Math.min(batch, positiveInt("--micro-batch", o.microBatch, batch));
   const featureBased = o.featureBased ?? false;
+  const groupByLength = o.groupByLength ?? false;
   const adapters = o.adapters ?? 0;
   const freeze = o.freezeLayers ?? -1;
   if ([featureBased, adapters > 0, freeze >= 0].filter(Boolean).length > 1) {
@@ -244,6 +247,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     maxSteps: o.maxSteps ?? null,
     limit: o.limit ?? null,
     maxLength,
+    groupByLength,
   };
 
   let result: LoopResult;
@@ -263,7 +267,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       log,
       shouldStop: o.shouldStop,
       async computeStep(step, epoch, index) {
-        const sentences = train.trainBatchSentences(seed, epoch, index, batch);
+        const sentences = train.trainBatchSentences(seed, epoch, index, batch, groupByLength);
         const micro: TaskBatch[] = [];
         for (let i = 0; i < sentences.length; i += microBatch) micro.push(train.makeBatch(sentences.slice(i, i + microBatch)));
         const examples = micro.reduce((s, b) => s + b.numExamples, 0);

@@ -191,7 +191,7 @@ export async function runTraining(o: LoopOptions): Promise<LoopResult> {
     recent.push(out.loss);
     if (recent.length > 50) recent.shift();
     progress.update(done, out.units, {
-      epoch: Number((done / o.stepsPerEpoch).toFixed(2)),
+      epoch: (done / o.stepsPerEpoch).toFixed(2),
       loss: recent.reduce((a, b) => a + b, 0) / recent.length,
       lr,
     });
