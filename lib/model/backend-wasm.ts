@@ -45,7 +45,86 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   return out;
 }
 
+/**
+ * Slice over heap views. The shipped wasm Slice first copies the whole input out of the heap (backend.readSync), so
+ * unstacking n blocks costs n full copies; this one copies only the sliced rows.
+ */
+function sliceInto(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size.slice(), x.dtype);
+  const n = tf.util.sizeFromShape(size);
+  if (n === 0) return out;
+  const o = backend.typedArrayFromHeap(out);
+  const xv = backend.typedArrayFromHeap(x);
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  // Innermost run: the last axis, widened over trailing axes that are taken whole.
+  let inner = size[rank - 1];
+  let axis = rank - 1;
+  while (axis > 0 && size[axis] === x.shape[axis] && begin[axis] === 0) {
+    axis--;
+    inner *= size[axis];
+  }
+  if (axis === 0 && size[0] * (rank > 1 ? strides[0] : 1) === inner) {
+    // Fully contiguous.
+    const start = begin[0] * (rank > 1 ? strides[0] : 1);
+    o.set(xv.subarray(start, start + n));
+    return out;
+  }
+  // Iterate over the outer axes [0, axis) (and the run of `axis` itself is `inner` long).
+  const outer = size.slice(0, axis);
+  const idx = new Array(axis).fill(0);
+  const runStart = (i: number[]): number => {
+    let off = begin[axis] * (axis < rank - 1 ? strides[axis] : 1);
+    for (let k = 0; k < axis; k++) off += (begin[k] + i[k]) * strides[k];
+    return off;
+  };
+  let w = 0;
+  const total = tf.util.sizeFromShape(outer);
+  for (let r = 0; r < total; r++) {
+    const start = runStart(idx);
+    o.set(xv.subarray(start, start + inner), w);
+    w += inner;
+    for (let k = axis - 1; k >= 0; k--) {
+      if (++idx[k] < outer[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+function slice(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs.begin as number[], args.attrs.size as number[]);
+  if (x.dtype === "string") throw new Error("Slice (wasm, ftgeo): string tensors are not supported");
+  return sliceInto(args.backend as WasmBackendLike, x, begin, size);
+}
+
+function unpack(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const value = args.inputs.value as tf.TensorInfo;
+  const rank = value.shape.length;
+  let axis = args.attrs.axis as number;
+  if (axis < 0) axis += rank;
+  const outShape = value.shape.filter((_, i) => i !== axis);
+  const begin = new Array(rank).fill(0);
+  const size = value.shape.slice();
+  size[axis] = 1;
+  const outs: tf.TensorInfo[] = [];
+  for (let i = 0; i < value.shape[axis]; i++) {
+    begin[axis] = i;
+    const o = sliceInto(args.backend as WasmBackendLike, value, begin, size);
+    outs.push({ dataId: o.dataId, dtype: o.dtype, shape: outShape });
+  }
+  return outs;
+}
+
+function override(kernelName: string, kernelFunc: unknown): void {
+  if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
+  tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
+}
+
 export function registerWasmExtras(): void {
+  override("Slice", slice);
+  override("Unpack", unpack);
   if (!tf.getKernel("UnsortedSegmentSum", "wasm")) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "wasm", kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }

@@ -216,12 +216,12 @@ export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number
   const scale = 1 / Math.sqrt(d);
   const pairs = batch * heads;
   const f = custom((qkvIn: tf.Tensor, bias: tf.Tensor, save: tf.GradSaveFunc) => {
+    // Transposes stay at rank <= 4: the wasm backend has fast kernels up to rank 4 and a slow generic one above.
     const parts = tf.tidy(() => {
-      const x5 = tf.reshape(qkvIn, [batch, seq, 3, heads, d]);
-      // [3, batch, heads, seq, d]; q is pre-scaled so the scores need no extra pass.
-      const t = tf.transpose(x5, [2, 0, 3, 1, 4]);
-      const [q0, k0, v0] = tf.unstack(t, 0);
-      const qS = tf.mul(q0, scale);
+      const t = tf.transpose(tf.reshape(qkvIn, [batch, seq, 3 * heads, d]), [0, 2, 1, 3]); // [batch, 3*heads, seq, d]
+      const qS = tf.mul(tf.slice(t, [0, 0, 0, 0], [batch, heads, seq, d]), scale); // pre-scaled: scores need no extra pass
+      const k0 = tf.slice(t, [0, heads, 0, 0], [batch, heads, seq, d]);
+      const v0 = tf.slice(t, [0, 2 * heads, 0, 0], [batch, heads, seq, d]);
       const kTt = tf.transpose(k0, [0, 1, 3, 2]); // [batch, heads, d, seq]
       const qs = tf.unstack(tf.reshape(qS, [pairs, seq, d]));
       const ks = tf.unstack(tf.reshape(kTt, [pairs, d, seq]));
@@ -260,9 +260,9 @@ export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number
         // scores = (s Q) K^T: dQ = s dS K ; dK = dS^T (s Q)
         const dq = tf.mul(tf.stack(dss.map((g, i) => tf.matMul(g as tf.Tensor2D, ks[i] as tf.Tensor2D))), scale);
         const dk = tf.stack(dsTs.map((g, i) => tf.matMul(g as tf.Tensor2D, qs[i] as tf.Tensor2D)));
-        // back to [batch*seq, 3*hidden] with the layout of qkv ([batch, seq, 3, heads, d])
-        const all = tf.stack([dq, dk, dv].map((t) => tf.reshape(t, [batch, heads, seq, d]))); // [3, batch, heads, seq, d]
-        const dqkv = tf.reshape(tf.transpose(all, [1, 3, 0, 2, 4]), [batch * seq, 3 * hidden]);
+        // back to the layout of qkv: [batch, 3*heads, seq, d] -> [batch, seq, 3*heads, d]
+        const all = tf.concat([dq, dk, dv].map((t) => tf.reshape(t, [batch, heads, seq, d])), 1);
+        const dqkv = tf.reshape(tf.transpose(all, [0, 2, 1, 3]), [batch * seq, 3 * hidden]);
         // The mask bias is an input, not a parameter: no gradient flows to it.
         return [dqkv, tf.zerosLike(bias)];
       },
