@@ -27,6 +27,7 @@ options:
   --max-minutes M      stop this session after M minutes (resumable)
   --corpus-files N     use only the first N corpus files (quick looks, tests)
   --eval-blocks N      held-out sequences for the evaluation                            [64]
+  --held-out-every N   hold out every N-th document of each corpus file                 [200]
   --export DIR         write the latest snapshot of --out as a model folder with a model card
   --dtype F32|F16      storage type of the exported weights                             [F32]`;
 
@@ -47,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
     "max-minutes": { type: "string" },
     "corpus-files": { type: "string" },
     "eval-blocks": { type: "string" },
+    "held-out-every": { type: "string" },
     export: { type: "string" },
     dtype: { type: "string" },
   });
@@ -74,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     maxMinutes: values["max-minutes"] === undefined ? undefined : numArg(values, "max-minutes"),
     corpusFiles: values["corpus-files"] === undefined ? undefined : numArg(values, "corpus-files", undefined, { int: true, min: 1 }),
     evalBlocks: numArg(values, "eval-blocks", 64, { int: true, min: 1 }),
+    heldOutEvery: numArg(values, "held-out-every", 200, { int: true, min: 2 }),
   });
   console.log(
     JSON.stringify({

@@ -49,6 +49,8 @@ export interface PretrainOptions {
   corpusFiles?: number;
   /** Number of held-out blocks for the evaluation loss and masked-token accuracy. */
   evalBlocks?: number;
+  /** Every N-th document of each corpus file is held out for evaluation. */
+  heldOutEvery?: number;
   vocabPath?: string;
   progressSink?: ProgressSink;
   log?(line: string): void;
@@ -157,13 +159,18 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 
   const corpusCache = tokenCacheDir(o.corpusDir, vocabPath);
   log(`pretrain: tokenizing ${o.corpusDir} into ${corpusCache} (reused when already done)`);
-  await prepareCorpus(o.corpusDir, corpusCache, tokenizer, vocabPath, { maxFiles: o.corpusFiles });
+  await prepareCorpus(o.corpusDir, corpusCache, tokenizer, vocabPath, { maxFiles: o.corpusFiles, heldOutEvery: o.heldOutEvery });
   const stream = loadTokens(corpusCache, "train");
   const heldStream = loadTokens(corpusCache, "heldOut");
   const nBlocks = blockCount(stream.length, seqLen);
   if (nBlocks < batch) throw new FtgeoError(`the corpus ${o.corpusDir} has only ${stream.length} tokens: fewer than one batch of ${batch} x ${seqLen}`);
   const ids = specialIds(tokenizer);
   const evalCount = Math.min(o.evalBlocks ?? 64, blockCount(heldStream.length, seqLen));
+  if (evalCount < 1) {
+    throw new FtgeoError(
+      `the held-out slice of ${o.corpusDir} has ${heldStream.length} tokens: less than one sequence of ${seqLen}; hold out more documents (--held-out-every, now ${o.heldOutEvery ?? 200})`,
+    );
+  }
   const evalRng = new Rng(EVAL_MASK_SEED);
   const evalBatches: MlmBatch[] = [];
   for (let i = 0; i < evalCount; i += 16) {
@@ -196,6 +203,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     config,
     corpus: path.resolve(o.corpusDir),
     corpusFiles: o.corpusFiles ?? null,
+    heldOutEvery: o.heldOutEvery ?? 200,
     tokens: o.tokens,
     seqLen,
     batch,
@@ -348,7 +356,7 @@ runs offline; for real results pass a Hugging Face id or folder (e.g. \`--model 
 | shape | ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, ${c.num_attention_heads} heads, intermediate ${c.intermediate_size}, max positions ${c.max_position_embeddings} |
 | vocabulary | bert-base-uncased vocab.txt (Apache-2.0), ${c.vocab_size} entries |
 | objective | masked language modelling only (15% of tokens: 80% [MASK], 10% random, 10% unchanged; no next-sentence prediction), output layer tied to the word embeddings |
-| corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every 200th document held out |
+| corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every ${r.heldOutEvery}th document of each file held out |
 | tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.step} updates of ${r.batch} x ${r.seqLen}) |
 | optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed} |
 | held-out masked-token accuracy | ${x.heldOutAccuracy === null ? "n/a" : (100 * x.heldOutAccuracy).toFixed(2) + "%"} (loss ${x.heldOutLoss === undefined ? "n/a" : Number(x.heldOutLoss).toFixed(4)}) |

@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { prepareCorpus, loadTokens, readCorpusManifest } from "../lib/pretrain/corpus";
+import { pretrain, exportPretrained, defaultVocabPath } from "../lib/pretrain/pretrain";
+import { loadBertModel } from "../lib/model/checkpoint";
+import { BertTokenizer } from "../lib/tokenize/wordpiece";
+import { silentSink } from "../lib/util/progress";
+
+/** A small corpus in the shared corpus' format: gzip'd, one paragraph per line, blank line between documents. */
+function makeCorpus(dir: string): void {
+  const words = "the cat sat on a mat while the dog ran across the green field near the old river bank".split(" ");
+  const docs: string[] = [];
+  for (let d = 0; d < 30; d++) {
+    const paras: string[] = [];
+    for (let p = 0; p < 3; p++) {
+      const n = 20 + ((d * 7 + p * 3) % 15);
+      paras.push(Array.from({ length: n }, (_, i) => words[(d + p * 5 + i * 3) % words.length]).join(" ") + ".");
+    }
+    docs.push(paras.join("\n"));
+  }
+  fs.mkdirSync(path.join(dir, "a"), { recursive: true });
+  fs.writeFileSync(path.join(dir, "a", "one.txt.gz"), zlib.gzipSync(docs.slice(0, 15).join("\n\n") + "\n"));
+  fs.writeFileSync(path.join(dir, "two.txt.gz"), zlib.gzipSync(docs.slice(15).join("\n\n") + "\n"));
+}
+
+test("corpus: documents tokenized into train/held-out shards; a second preparation reuses them", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-corpus-"));
+  makeCorpus(path.join(root, "corpus"));
+  const vocab = defaultVocabPath();
+  const tok = BertTokenizer.fromVocabFile(vocab);
+  const m = await prepareCorpus(path.join(root, "corpus"), path.join(root, "out"), tok, vocab, { heldOutEvery: 5 });
+  assert.deepEqual(m.shards.map((s) => s.source), ["a/one.txt.gz", "two.txt.gz"]);
+  assert.deepEqual(m.shards.map((s) => s.documents), [15, 15]);
+  const train = loadTokens(path.join(root, "out"), "train");
+  const held = loadTokens(path.join(root, "out"), "heldOut");
+  // Every 5th document is held out: 3 of 15 per file; each document ends with [SEP].
+  const seps = (a: Uint16Array) => a.filter((x) => x === tok.sepId).length;
+  assert.equal(seps(train), 24);
+  assert.equal(seps(held), 6);
+  assert.equal(tok.tokenOf(train[0]), "the");
+  const mtime = fs.statSync(path.join(root, "out", m.shards[0].train)).mtimeMs;
+  await prepareCorpus(path.join(root, "corpus"), path.join(root, "out"), tok, vocab, { heldOutEvery: 5 });
+  assert.equal(fs.statSync(path.join(root, "out", m.shards[0].train)).mtimeMs, mtime, "shard reused, not rewritten");
+  assert.equal(readCorpusManifest(path.join(root, "out"))!.shards.length, 2);
+});
+
+test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metrics, resume, export loads as a model", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-pretrain-"));
+  makeCorpus(path.join(root, "corpus"));
+  process.env.FTGEO_CACHE = path.join(root, "cache");
+  const opts = {
+    corpusDir: path.join(root, "corpus"),
+    runDir: path.join(root, "run"),
+    tokens: 4 * 32 * 6,
+    seqLen: 32,
+    batch: 4,
+    lr: 1e-3,
+    snapshotEvery: 3,
+    evalBlocks: 4,
+    heldOutEvery: 5,
+    progressSink: silentSink(),
+    log: () => {},
+  };
+  let calls = 0;
+  const first = await pretrain({ ...opts, shouldStop: () => ++calls >= 3 });
+  assert.equal(first.finished, false);
+  assert.equal(first.steps, 3);
+  const second = await pretrain(opts);
+  assert.equal(second.finished, true);
+  assert.equal(second.steps, 6);
+  assert.equal(second.loop.resumedFrom, 3);
+  assert.ok(second.heldOut && Number.isFinite(second.heldOut.loss) && second.heldOut.accuracy >= 0 && second.heldOut.accuracy <= 1);
+  // An untrained 30,522-way softmax starts near ln(30522) = 10.3; the held-out loss must be finite and not above it.
+  assert.ok(second.heldOut!.loss < 10.6, `held-out loss ${second.heldOut!.loss}`);
+  const out = await exportPretrained(opts.runDir, path.join(root, "model"));
+  assert.ok(fs.readFileSync(path.join(out, "README.md"), "utf8").includes("not Google's BERT-tiny"));
+  const loaded = await loadBertModel(out);
+  assert.equal(loaded.config.hidden_size, 128);
+  assert.equal(loaded.config.num_hidden_layers, 2);
+  loaded.model.dispose();
+  delete process.env.FTGEO_CACHE;
+});
