@@ -51,4 +51,6 @@ fi
 
 export FTGEO_BUDGET="${FTGEO_BUDGET:-quick}"
 echo "report: budget $FTGEO_BUDGET, python $py" >&2
-exec "$py" jupyter/run_notebooks.py "${args[@]}"
+# -Xfrozen_modules=off and PYDEVD_DISABLE_FILE_VALIDATION silence a debugger warning of Python 3.11 + ipykernel.
+export PYDEVD_DISABLE_FILE_VALIDATION=1
+exec "$py" -Xfrozen_modules=off jupyter/run_notebooks.py "${args[@]}"

@@ -68,6 +68,7 @@ export function heatmapChart(cells: readonly HeatCell[], opts: HeatmapOptions = 
     });
   }
   if (opts.scheme !== undefined && !/^[a-z0-9-]+$/i.test(opts.scheme)) throw argError("options.scheme", `expected a Vega scheme name, got "${opts.scheme}"`);
-  const base = baseSpec(opts, { width: Math.max(120, 26 * cols.length), height: Math.max(100, 22 * rows.length) });
+  // Cells wide enough for a "0.00" label when values are written in them.
+  const base = baseSpec(opts, { width: Math.max(120, (showValues ? 38 : 26) * cols.length), height: Math.max(100, 22 * rows.length) });
   return finish(base, { data: { values: cells.map((c) => ({ row: c.row, col: c.col, value: c.value })) }, layer: layers });
 }
