@@ -282,6 +282,32 @@ test("offline mode uses the cache without any request; an uncached model fails w
   }
 });
 
+test("a cache written by huggingface_hub (built here by hand in its layout) is used offline", async () => {
+  const repoDir = path.join(cacheRoot, "models--someone--their-bert");
+  const commit = "fedcba9876543210fedcba9876543210fedcba98";
+  fs.mkdirSync(path.join(repoDir, "refs"), { recursive: true });
+  fs.writeFileSync(path.join(repoDir, "refs", "main"), commit); // huggingface_hub writes no newline
+  for (const f of ["config.json", "vocab.txt", "pytorch_model.bin"]) {
+    const body = content(f);
+    const etag = LFS.has(f) ? sha256(body) : gitOid(body);
+    fs.mkdirSync(path.join(repoDir, "blobs"), { recursive: true });
+    fs.writeFileSync(path.join(repoDir, "blobs", etag), body);
+    fs.mkdirSync(path.join(repoDir, "snapshots", commit), { recursive: true });
+    fs.symlinkSync(`../../blobs/${etag}`, path.join(repoDir, "snapshots", commit, f));
+  }
+  fs.mkdirSync(path.join(repoDir, ".no_exist", commit), { recursive: true });
+  fs.writeFileSync(path.join(repoDir, ".no_exist", commit, "model.safetensors"), "");
+  seen.length = 0;
+  const ck = await loadCheckpoint("someone/their-bert", opts({ offline: true }));
+  assert.equal(ck.source, `hf:someone/their-bert@${commit}`);
+  assert.equal(path.basename(ck.weightsFiles[0]), "pytorch_model.bin");
+  assert.equal(ck.contentHash, (await loadCheckpoint(FIXTURE)).contentHash);
+  assert.equal(seen.length, 0);
+  // without the .no_exist marker the cached .bin is still found offline
+  fs.rmSync(path.join(repoDir, ".no_exist"), { recursive: true });
+  assert.equal((await loadCheckpoint("someone/their-bert", opts({ offline: true }))).contentHash, ck.contentHash);
+});
+
 test("hub unreachable: the cache stands in; an uncached model fails naming the network error", async () => {
   await downloadBertFiles("test-org/tiny-bert", opts());
   // a port where nothing listens

@@ -144,7 +144,8 @@ export async function loadCheckpoint(folderOrId: string, opts: CheckpointOptions
       throw fileError(vocabPath, undefined, `${n} tokens, but ${configPath} says vocab_size ${config.vocab_size}: the vocabulary does not belong to this model`);
     }
   } else if (opts.requireVocab ?? true) {
-    throw fileError(folder, undefined, "vocab.txt is missing (the WordPiece vocabulary of the model)");
+    const hub = source.startsWith("hf:") ? `; ${source} has none, or it was not downloaded into the cache (retry online)` : "";
+    throw fileError(folder, undefined, `vocab.txt is missing (the WordPiece vocabulary of the model)${hub}`);
   }
 
   const weightsFiles = pickWeights(folder, opts.weights ?? "auto");

@@ -348,8 +348,14 @@ export async function downloadBertFiles(id: string, opts: HubOptions = {}): Prom
   if (!config) throw new FtgeoError(`model "${id}" has no config.json on the hub (revision ${opts.revision ?? "main"}): is it a transformers model?`);
   // Pin the other files to the commit config.json came from, so a push in between cannot mix versions.
   const pinned = { ...opts, revision: config.commit };
-  const vocab = await hubFile(id, "vocab.txt", pinned);
-  const tokenizerConfig = await hubFile(id, "tokenizer_config.json", pinned);
+  // Optional files: absent from the repo, or (offline) from a cache that never fetched them, is not an error here.
+  const optional = (file: string) =>
+    hubFile(id, file, pinned).catch((e) => {
+      if (e instanceof NotCachedError) return null;
+      throw e;
+    });
+  const vocab = await optional("vocab.txt");
+  const tokenizerConfig = await optional("tokenizer_config.json");
   let weights: HubFile | null;
   try {
     weights = await hubFile(id, "model.safetensors", pinned);
