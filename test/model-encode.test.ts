@@ -10,8 +10,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/model/backend";
 import { loadBertModel } from "../lib/model/checkpoint";
 import type { BertModel } from "../lib/model/bert";
-import { encodeSentences, type EncodeOptions, type EncodeStats, type SentenceVectors } from "../lib/model/encode";
-import { alignSentence } from "../lib/tokenize/align";
+import { encodeSentences, poolWords, type EncodeOptions, type EncodeStats, type SentenceVectors } from "../lib/model/encode";
+import { alignSentence, wordPooling, type RowSpan } from "../lib/tokenize/align";
 import { BertTokenizer } from "../lib/tokenize/wordpiece";
 import { silentSink } from "../lib/util/progress";
 import { repoRoot } from "../lib/util/paths";
@@ -163,4 +163,30 @@ test("layer selection, empty sentences and argument errors", async () => {
     })(),
     /larger than the model's vocab_size/,
   );
+});
+
+test("poolWords (tfjs, for fine-tuning heads) gives the sub-word means and their gradient", () => {
+  const rng = new Rng(5);
+  const rows = 3, seqLen = 7, H = 5;
+  const values = Float32Array.from({ length: rows * seqLen * H }, () => rng.normal());
+  const spans: RowSpan[] = [{ row: 0, start: 1, end: 4 }, { row: 2, start: 2, end: 3 }, { row: 1, start: 5, end: 7 }];
+  const pooling = wordPooling(spans, seqLen);
+  const flat = tf.tensor2d(values, [rows * seqLen, H]);
+  const got = poolWords(flat, pooling).dataSync() as Float32Array;
+  const expected: number[] = [];
+  for (const s of spans) {
+    for (let d = 0; d < H; d++) {
+      let sum = 0;
+      for (let p = s.start; p < s.end; p++) sum += values[(s.row * seqLen + p) * H + d];
+      expected.push(sum / (s.end - s.start));
+    }
+  }
+  assert.ok(maxAbsDiff(got, expected) < 1e-6);
+  // d sum(pooled) / d x = 1/len at each word's pieces, 0 elsewhere.
+  const grad = tf.grad((x: tf.Tensor) => tf.sum(poolWords(x as tf.Tensor2D, pooling)))(flat).dataSync() as Float32Array;
+  const expectedGrad = new Float32Array(rows * seqLen * H);
+  for (const s of spans) for (let p = s.start; p < s.end; p++) expectedGrad.fill(1 / (s.end - s.start), (s.row * seqLen + p) * H, (s.row * seqLen + p + 1) * H);
+  assert.ok(maxAbsDiff(grad, expectedGrad) < 1e-6);
+  assert.deepEqual(poolWords(flat, wordPooling([], seqLen)).shape, [0, H]);
+  flat.dispose();
 });

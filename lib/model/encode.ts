@@ -2,15 +2,15 @@
  * Representation extraction: word vectors (mean of each word's sub-word vectors) and the [CLS] vector of every
  * requested layer, for pre-split sentences.
  *
- * Speed comes from batching rows of similar length (little padding) and reading each batch back once: all requested
- * layers' word and [CLS] vectors are pooled inside tfjs and concatenated into one tensor, so there is one dataSync
- * per batch. Memory stays bounded: sentences are processed in chunks whose output fits a byte budget, each batch
- * runs in a tf.tidy, and results are yielded chunk by chunk in input order.
+ * Speed comes from batching rows of similar length (little padding) and reading each requested layer of a batch
+ * back once (one dataSync per layer), then averaging sub-words in plain JS. Memory stays bounded: sentences are
+ * processed in chunks whose output fits a byte budget, each forward pass runs in a tf.tidy and its states are
+ * disposed as soon as they are read, and results are yielded chunk by chunk in input order.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BertModel } from "./bert";
 import type { BertTokenizer } from "../tokenize/wordpiece";
-import { alignSentence, padRows, planBatches, wordPooling, type AlignedSentence, type RowSpan, type WordPooling } from "../tokenize/align";
+import { alignSentence, padRows, planBatches, type AlignedSentence, type RowSpan, type WordPooling } from "../tokenize/align";
 import { argError } from "../util/errors";
 import { Progress, type ProgressSink } from "../util/progress";
 
@@ -64,6 +64,7 @@ export interface EncodeStats {
 /**
  * Word vectors of the words located by `pooling` in the flattened states [rows * seqLen, hidden] of a batch: the
  * mean of each word's sub-word vectors. Differentiable (gather, multiply, sum), so a fine-tuning head can use it.
+ * Mind that tfjs-backend-wasm 4.22's gather is slow (about 3 M floats/s): pool only the rows you need.
  */
 export function poolWords(flat: tf.Tensor2D, pooling: WordPooling): tf.Tensor2D {
   return tf.tidy(() => {
@@ -77,6 +78,30 @@ export function poolWords(flat: tf.Tensor2D, pooling: WordPooling): tf.Tensor2D 
     const weighted = tf.mul(tf.reshape(rows, [W, K, H]), tf.tensor3d(pooling.weight, [W, K, 1]));
     return tf.sum(weighted, 1) as tf.Tensor2D;
   });
+}
+
+/** targets[j][offsets[j] .. + H) = mean of the rows of span j in a batch's states [rows * seqLen * H]. */
+function meanPoolInto(
+  data: Float32Array,
+  seqLen: number,
+  H: number,
+  spans: readonly RowSpan[],
+  targets: Float32Array[],
+  offsets: number[],
+): void {
+  const acc = new Float64Array(H);
+  for (let j = 0; j < spans.length; j++) {
+    const { row, start, end } = spans[j];
+    acc.fill(0);
+    for (let p = start; p < end; p++) {
+      const off = (row * seqLen + p) * H;
+      for (let d = 0; d < H; d++) acc[d] += data[off + d];
+    }
+    const inv = 1 / (end - start);
+    const target = targets[j];
+    const at = offsets[j];
+    for (let d = 0; d < H; d++) target[at + d] = acc[d] * inv;
+  }
 }
 
 /**
@@ -186,35 +211,26 @@ export async function* encodeSentences(
           clsDest.push(r.sentence);
         }
       });
-      const pooling = wordPooling(spans, S);
-      const W = spans.length;
-      const C = clsRows.length;
-      const result = tf.tidy(() => {
+      const states = tf.tidy(() => {
         const ids = tf.tensor2d(padded.inputIds, [padded.batchSize, S], "int32");
         const mask = tf.tensor2d(padded.attentionMask, [padded.batchSize, S], "int32");
-        const states = model.forward(ids, mask);
-        const clsIndex = tf.tensor1d(clsRows, "int32");
-        const parts: tf.Tensor2D[] = [];
-        for (const l of layers) {
-          const flat = tf.reshape(states[l], [padded.batchSize * S, H]) as tf.Tensor2D;
-          if (W > 0) parts.push(poolWords(flat, pooling));
-          if (C > 0) parts.push(tf.gather(flat, clsIndex) as tf.Tensor2D);
-        }
-        return tf.concat(parts, 0);
+        const all = model.forward(ids, mask);
+        return layers.map((l) => all[l]);
       });
-      const data = result.dataSync() as Float32Array;
-      result.dispose();
-      // Layout: per layer, W word rows then C [CLS] rows.
-      layers.forEach((_, li) => {
-        const base = li * (W + C) * H;
-        for (let j = 0; j < W; j++) {
-          const d = dest[j];
-          out[d.sentence].words[li].set(data.subarray(base + j * H, base + (j + 1) * H), d.word * H);
+      // Pooling happens here rather than in tfjs: the wasm backend's gather moves ~3 M floats/s, while reading a
+      // layer back is a memory copy and the means cost one pass over the batch's real tokens.
+      try {
+        for (let li = 0; li < layers.length; li++) {
+          const data = states[li].dataSync() as Float32Array;
+          states[li].dispose();
+          meanPoolInto(data, S, H, spans, dest.map((d) => out[d.sentence].words[li]), dest.map((d) => d.word * H));
+          for (let j = 0; j < clsRows.length; j++) {
+            out[clsDest[j]].cls[li].set(data.subarray(clsRows[j] * H, (clsRows[j] + 1) * H));
+          }
         }
-        for (let j = 0; j < C; j++) {
-          out[clsDest[j]].cls[li].set(data.subarray(base + (W + j) * H, base + (W + j + 1) * H));
-        }
-      });
+      } finally {
+        for (const t of states) t.dispose();
+      }
       busyMs += Date.now() - t0;
       stats.tokens += padded.tokens;
       stats.paddedTokens += padded.batchSize * S;
