@@ -154,7 +154,11 @@ export async function loadCheckpoint(folderOrId: string, opts: CheckpointOptions
   for (const f of weightsFiles) {
     const r = readWeightsFile(f);
     skipped.push(...r.skipped);
-    for (const [name, t] of r.tensors) all.set(normalizeTensorName(name), t);
+    for (const [name, t] of r.tensors) {
+      const n = normalizeTensorName(name);
+      if (all.has(n)) throw fileError(f, undefined, `tensor "${name}" duplicates another tensor that also maps to "${n}"`);
+      all.set(n, t);
+    }
   }
   const where = weightsFiles.length === 1 ? weightsFiles[0] : `${folder} (${weightsFiles.map((f) => path.basename(f)).join(", ")})`;
   const expected = bertParameterShapes(config);
