@@ -9,7 +9,8 @@ import { BertTokenizer } from "../lib/tokenize/wordpiece";
 import { modelsDir } from "../lib/util/paths";
 import { Rng } from "../lib/util/rng";
 import { hfBertTokenizer, hfEncodeAll } from "./tokenize-hf-reference";
-import { TRICKY_STRINGS, ewtWords, trecWords } from "./tokenize-samples";
+import * as fs from "node:fs";
+import { TRICKY_STRINGS, ewtWords, inContext, trecWords } from "./tokenize-samples";
 
 const VOCAB = path.join(modelsDir(), "vocab", "bert-base-uncased-vocab.txt");
 
@@ -38,7 +39,7 @@ test("every distinct EWT and TREC word tokenizes as Hugging Face's tokenizer doe
 test("tricky strings (accents, sigma, CJK, emoji, control and format characters, long words, scripts)", async () => {
   await compare("tricky strings", TRICKY_STRINGS);
   // Each tricky string also inside a sentence and glued to neighbours, so boundaries are exercised.
-  await compare("tricky strings in context", TRICKY_STRINGS.map((s) => `Before ${s}after, x${s}y.`));
+  await compare("tricky strings in context", TRICKY_STRINGS.map(inContext));
 });
 
 /**
@@ -95,4 +96,12 @@ test("seeded random multi-script strings", async () => {
     texts.push(s);
   }
   await compare("random multi-script strings", texts);
+});
+
+test("the committed fixture test/fixtures/tokenizer/reference.json is what the reference gives today", async () => {
+  const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "test", "fixtures", "tokenizer", "reference.json"), "utf8"));
+  const texts: string[] = fixture.cases.map((c: { text: string }) => c.text);
+  assert.deepEqual(texts, [...TRICKY_STRINGS, ...TRICKY_STRINGS.map(inContext)], "fixture is stale: run node scripts/make-tokenizer-fixture.js");
+  const ref = await hfEncodeAll(hfBertTokenizer(VOCAB), texts);
+  fixture.cases.forEach((c: { text: string; ids: number[] }, i: number) => assert.deepEqual(c.ids, ref[i], JSON.stringify(c.text)));
 });

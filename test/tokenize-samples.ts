@@ -94,3 +94,8 @@ export const TRICKY_STRINGS: string[] = [
   "\u{E0001}\u{E0041}tag \uE000private \u{F0000}",
   "\uD800lone \uDFFFsurrogates",
 ];
+
+/** A string inside a sentence and glued to neighbours, so word boundaries around it are exercised too. */
+export function inContext(s: string): string {
+  return `Before ${s}after, x${s}y.`;
+}

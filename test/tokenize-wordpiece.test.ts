@@ -45,7 +45,7 @@ test("basic tokenization: lower-casing, accents, whitespace, punctuation, CJK (r
 
 test("capital sigma lower-cases to sigma even at the end of a word", () => {
   const tok = BertTokenizer.bertBaseUncased();
-  // String.prototype.toLowerCase would give "οδος" with a final sigma (ς, id 1173); BERT's fast tokenizer gives σ.
+  // String.prototype.toLowerCase would give "οδος" with a final sigma (ς, id 1172); BERT's fast tokenizer gives σ.
   const ids = tok.encode("\u03A3");
   assert.deepEqual(ids, [tok.idOf("\u03C3")]);
   const word = tok.tokenize("\u039F\u0394\u039F\u03A3");
@@ -106,4 +106,13 @@ test("model folder: tokenizer_config.json decides lower-casing", () => {
   fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({ do_lower_case: false }));
   assert.deepEqual(BertTokenizer.fromModelDir(dir).tokenize("Want"), ["Want"]);
   fs.rmSync(dir, { recursive: true });
+});
+
+test("the committed reference tokenizations (Hugging Face Rust tokenizers) of the tricky strings", () => {
+  const tok = BertTokenizer.bertBaseUncased();
+  const file = path.join(__dirname, "..", "..", "test", "fixtures", "tokenizer", "reference.json");
+  const fixture = JSON.parse(fs.readFileSync(file, "utf8"));
+  assert.ok(fixture.cases.length >= 100, `${file}: expected the tricky strings alone and in context`);
+  const bad = fixture.cases.filter((c: { text: string; ids: number[] }) => tok.encode(c.text).join(" ") !== c.ids.join(" "));
+  assert.deepEqual(bad.map((c: { text: string }) => c.text), []);
 });
