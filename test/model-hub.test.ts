@@ -37,6 +37,7 @@ const REPOS: Record<string, Repo> = {
   "test-org/tiny-bert": { files: ["config.json", "vocab.txt", "model.safetensors", "pytorch_model.bin"] },
   "test-org/tiny-bert-binonly": { files: ["config.json", "vocab.txt", "pytorch_model.bin"] },
   "test-org/tiny-bert-corrupt": { files: ["config.json", "vocab.txt", "model.safetensors"], corrupt: ["model.safetensors"] },
+  "test-org/tiny-bert-resume": { files: ["config.json", "vocab.txt", "model.safetensors"] },
   "test-org/tiny-bert-offline": { files: ["config.json", "vocab.txt", "model.safetensors"] },
   // large enough for download progress reports (deterministic bytes)
   "test-org/big": { files: ["model.safetensors"], generated: { "model.safetensors": pseudoRandomBytes(9_500_000) } },
@@ -48,6 +49,7 @@ interface Seen {
   method: string;
   url: string;
   auth?: string;
+  range?: string;
 }
 
 let hub: http.Server;
@@ -103,7 +105,7 @@ function hubHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 function cdnHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
-  seen.push({ method: req.method!, url: `cdn:${req.url}`, auth: req.headers.authorization });
+  seen.push({ method: req.method!, url: `cdn:${req.url}`, auth: req.headers.authorization, range: req.headers.range });
   const m = /^\/cdn\/(.+)\/([^/]+)$/.exec(req.url!);
   const repo = m ? REPOS[m[1]] : undefined;
   if (!m || !repo) {
@@ -114,6 +116,13 @@ function cdnHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (repo.corrupt?.includes(m[2])) {
     body = Buffer.from(body);
     body[body.length - 5] ^= 0x40;
+  }
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+  if (range && Number(range[1]) < body.length) {
+    const from = Number(range[1]);
+    res.writeHead(206, { "content-length": String(body.length - from), "content-range": `bytes ${from}-${body.length - 1}/${body.length}` });
+    res.end(req.method === "HEAD" ? undefined : body.subarray(from));
+    return;
   }
   res.writeHead(200, { "content-length": String(body.length) });
   res.end(req.method === "HEAD" ? undefined : body);
@@ -234,6 +243,28 @@ test("a corrupted download fails the sha256 check and leaves nothing in the cach
   const blobs = path.join(repoCacheDir("test-org/tiny-bert-corrupt", cacheRoot), "blobs");
   assert.deepEqual(fs.readdirSync(blobs).filter((f) => f === sha256(content("model.safetensors")) || f.endsWith(".incomplete")), []);
   assert.ok(!fs.existsSync(path.join(repoCacheDir("test-org/tiny-bert-corrupt", cacheRoot), "snapshots", COMMIT, "model.safetensors")));
+});
+
+test("an interrupted download left by a dead process is resumed with a Range request and verified", async () => {
+  const body = content("model.safetensors");
+  const blobs = path.join(repoCacheDir("test-org/tiny-bert-resume", cacheRoot), "blobs");
+  fs.mkdirSync(blobs, { recursive: true });
+  let deadPid = 4_000_000;
+  for (;; deadPid++) {
+    try {
+      process.kill(deadPid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") break;
+    }
+  }
+  const half = body.length >> 1;
+  fs.writeFileSync(path.join(blobs, `${sha256(body)}.${deadPid}.incomplete`), body.subarray(0, half));
+  seen.length = 0;
+  const f = await downloadBertFiles("test-org/tiny-bert-resume", opts());
+  const gets = seen.filter((s) => s.url.startsWith("cdn:"));
+  assert.deepEqual(gets.map((g) => g.range), [`bytes=${half}-`]);
+  assert.ok(fs.readFileSync(f.weights).equals(body));
+  assert.deepEqual(fs.readdirSync(blobs).filter((n) => n.endsWith(".incomplete")), []);
 });
 
 test("large downloads report progress (MB, rate) and finish with the full size", async () => {

@@ -199,20 +199,57 @@ function linkSnapshot(repoDir: string, commit: string, file: string, etag: strin
   return target;
 }
 
+/** A partial download left by a process that no longer runs (so it can be resumed), as [path, size]. */
+function abandonedPartial(blob: string): [string, number] | undefined {
+  const dir = path.dirname(blob);
+  const prefix = `${path.basename(blob)}.`;
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    const m = f.startsWith(prefix) ? /^(\d+)\.incomplete$/.exec(f.slice(prefix.length)) : null;
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === "EPERM";
+      }
+    }
+    if (!alive) return [path.join(dir, f), fs.statSync(path.join(dir, f)).size];
+  }
+  return undefined;
+}
+
 async function downloadBlob(id: string, file: string, m: FileMeta, r: Resolved, blob: string): Promise<void> {
   fs.mkdirSync(path.dirname(blob), { recursive: true });
   // One name per process: two processes fetching the same blob must not write into the same file.
   const incomplete = `${blob}.${process.pid}.incomplete`;
-  const res = await fetchOrNetworkError(m.downloadUrl, { headers: headers(r, m.sameOrigin), redirect: "follow" }, `GET ${m.downloadUrl}`);
+  // Resume what an interrupted run left (huggingface_hub does the same with a Range request).
+  const partial = abandonedPartial(blob);
+  let start = 0;
+  if (partial && partial[1] > 0 && (m.size === undefined || partial[1] < m.size)) {
+    fs.renameSync(partial[0], incomplete);
+    start = partial[1];
+  } else if (partial) {
+    fs.rmSync(partial[0], { force: true });
+  }
+  const h = headers(r, m.sameOrigin);
+  if (start > 0) h.range = `bytes=${start}-`;
+  const res = await fetchOrNetworkError(m.downloadUrl, { headers: h, redirect: "follow" }, `GET ${m.downloadUrl}`);
   if (!res.ok || !res.body) throw new FtgeoError(`${m.downloadUrl}: download of ${id}/${file} failed: HTTP ${res.status} ${res.statusText}`);
+  // 206: the server continues where the partial file ends; 200: it ignored the range, start over.
+  if (res.status !== 206) start = 0;
   const hash = crypto.createHash("sha256");
-  const fd = fs.openSync(incomplete, "w");
+  if (start > 0) hashFile(hash, incomplete, start);
+  const fd = fs.openSync(incomplete, start > 0 ? "r+" : "w");
   const big = (m.size ?? 0) > 8 * 1024 * 1024;
   const mb = (b: number) => Math.round(b / 1e5) / 10;
   const progress = big ? new Progress(`download ${id}/${file}`, mb(m.size!), "MB", r.progress) : undefined;
-  let got = 0;
-  let lastReport = 0;
+  let got = start;
+  let lastReport = start;
   try {
+    if (start === 0) fs.ftruncateSync(fd, 0);
     const reader = res.body.getReader();
     for (;;) {
       let chunk: { done: boolean; value?: Uint8Array };
@@ -225,7 +262,7 @@ async function downloadBlob(id: string, file: string, m: FileMeta, r: Resolved, 
       const v = chunk.value!;
       hash.update(v);
       let off = 0;
-      while (off < v.length) off += fs.writeSync(fd, v, off, v.length - off);
+      while (off < v.length) off += fs.writeSync(fd, v, off, v.length - off, got + off);
       got += v.length;
       if (progress && got - lastReport > 4 * 1024 * 1024) {
         progress.update(mb(got), mb(got - lastReport));
@@ -252,6 +289,21 @@ async function downloadBlob(id: string, file: string, m: FileMeta, r: Resolved, 
 
 /** The hub could not be asked (offline, unreachable) and the cache does not have the file. */
 export class NotCachedError extends FtgeoError {}
+
+function hashFile(hash: crypto.Hash, file: string, length: number): void {
+  const fd = fs.openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(Math.min(length, 8 << 20));
+    for (let pos = 0; pos < length; ) {
+      const n = fs.readSync(fd, buf, 0, Math.min(buf.length, length - pos), pos);
+      if (n === 0) throw new FtgeoError(`${file}: shorter than ${length} bytes while resuming a download`);
+      hash.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 function notCachedError(id: string, file: string, r: Resolved, why: string): NotCachedError {
   return new NotCachedError(
