@@ -1,0 +1,350 @@
+/**
+ * DirectProbe (Zhou & Srikumar, NAACL 2021): supervised bottom-up clustering that keeps every cluster's convex
+ * hull clear of the other labels' clusters. Same-label clusters merge, closest centroids first; a merge is
+ * allowed only if the merged hull overlaps no cluster of another label; stop when no allowed merge is left.
+ *
+ * Search strategy (the reference's, utahnlp/DirectProbe probing.py, in an equivalent form):
+ *  1. Merging without checks always ends with one cluster per label, whatever the order: if those hulls are
+ *     pairwise separable, that is the answer (the labels are linearly separable).
+ *  2. Otherwise the unchecked merge sequence (per-label centroid linkage, interleaved by distance as the
+ *     reference's global heap does) is searched for its first state with an overlap. Clusters only grow along
+ *     the sequence, so "has an overlap" is monotone and a binary search finds it (the reference first steps
+ *     back coarsely, then bisects: same state). The checked process agrees with the unchecked one up to that
+ *     state, because no merge was vetoed before it.
+ *  3. From the last state without overlap, merging continues with a check before every merge.
+ */
+import { FtgeoError } from "../util/errors";
+import { Progress, ProgressSink, silentSink } from "../util/progress";
+import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
+import { HullOptions } from "./hull";
+import { checkLabels, Matrix } from "./matrix";
+import { ClusterGeom, geomOf, OverlapOracle, OverlapStats } from "./overlap";
+
+export interface DirectProbeOptions {
+  hull?: HullOptions;
+  /** Progress sink (default: silent). */
+  progress?: ProgressSink;
+  /** "search" (default): the reference's strategy; "forward": checked merging from single points (slow; for tests). */
+  strategy?: "search" | "forward";
+}
+
+export interface Cluster {
+  label: number;
+  /** Point indices, ascending. */
+  members: Int32Array;
+}
+
+export interface DirectProbeStats extends OverlapStats {
+  points: number;
+  dim: number;
+  labels: number;
+  /** Merges of the unchecked sequence, and its first state with an overlap (-1 if the end state has none). */
+  uncheckedMerges: number;
+  firstOverlapState: number;
+  statesSearched: number;
+  checkedMerges: number;
+  vetoedMerges: number;
+  seconds: { total: number; linearCheck: number; linkage: number; search: number; forward: number };
+}
+
+export interface DirectProbeResult {
+  /** Final clusters, sorted by label then smallest member. */
+  clusters: Cluster[];
+  /** Cluster index of every point. */
+  assignment: Int32Array;
+  /** Labels present in the data. */
+  labels: number[];
+  numClusters: number;
+  /** One cluster per label: a linear classifier separates the labels. */
+  linear: boolean;
+  stats: DirectProbeStats;
+}
+
+/** Groups of identical points that carry different labels: no hyperplane can ever separate them. */
+export interface LabelConflict {
+  points: number[];
+  labels: number[];
+}
+
+export function findLabelConflicts(m: Matrix, labels: ArrayLike<number>): LabelConflict[] {
+  const dim = m.dim;
+  const bytes = new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < m.n; i++) {
+    // FNV-1a over the row's bytes, then exact comparison within a bucket.
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193;
+    const off = i * dim * 4;
+    for (let t = 0; t < dim * 4; t++) {
+      h1 = Math.imul(h1 ^ bytes[off + t], 0x01000193) >>> 0;
+      h2 = Math.imul(h2 ^ bytes[off + t], 0x811c9dc5) >>> 0;
+    }
+    const k = `${h1}:${h2}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(i);
+  }
+  const conflicts: LabelConflict[] = [];
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const firstLabel = labels[g[0]];
+    if (g.every((p) => labels[p] === firstLabel)) continue;
+    // Split the bucket into exactly-equal rows (hash collisions are possible in principle).
+    const rest = [...g];
+    while (rest.length > 0) {
+      const p = rest.shift()!;
+      const same = [p];
+      for (let t = rest.length - 1; t >= 0; t--) {
+        const q = rest[t];
+        let eq = true;
+        for (let k = 0; k < dim && eq; k++) eq = m.data[p * dim + k] === m.data[q * dim + k];
+        if (eq) {
+          same.push(q);
+          rest.splice(t, 1);
+        }
+      }
+      const ls = [...new Set(same.map((x) => labels[x]))].sort((a, b) => a - b);
+      if (ls.length > 1) conflicts.push({ points: same.sort((a, b) => a - b), labels: ls });
+    }
+  }
+  return conflicts.sort((a, b) => a.points[0] - b.points[0]);
+}
+
+export class LabelConflictError extends FtgeoError {
+  constructor(readonly conflicts: LabelConflict[], labelNames?: string[]) {
+    const name = (l: number): string => (labelNames ? labelNames[l] ?? String(l) : String(l));
+    const shown = conflicts
+      .slice(0, 10)
+      .map((c) => `points ${c.points.join(", ")} (labels ${c.labels.map(name).join(", ")})`)
+      .join("; ");
+    super(
+      `${conflicts.length} group(s) of identical points carry different labels, so no linear boundary can separate ` +
+        `the labels and DirectProbe has no answer: ${shown}${conflicts.length > 10 ? "; ..." : ""}. ` +
+        `Remove or relabel these points (or deduplicate the inputs) and run again.`,
+    );
+    this.name = "LabelConflictError";
+  }
+}
+
+/** Runs DirectProbe on points with integer labels. Throws LabelConflictError for identical points with different labels. */
+export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectProbeOptions = {}): DirectProbeResult {
+  checkLabels(m, labels);
+  const conflicts = findLabelConflicts(m, labels);
+  if (conflicts.length > 0) throw new LabelConflictError(conflicts);
+  const t0 = performance.now();
+  const n = m.n;
+  const sink = opts.progress ?? silentSink();
+  const oracle = new OverlapOracle(m, opts.hull);
+  const labelSet = [...new Set(Array.from(labels))].sort((a, b) => a - b);
+  const stats: DirectProbeStats = {
+    ...oracle.stats,
+    points: n,
+    dim: m.dim,
+    labels: labelSet.length,
+    uncheckedMerges: 0,
+    firstOverlapState: -1,
+    statesSearched: 0,
+    checkedMerges: 0,
+    vetoedMerges: 0,
+    seconds: { total: 0, linearCheck: 0, linkage: 0, search: 0, forward: 0 },
+  };
+  const membersByLabel = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    let list = membersByLabel.get(labels[i]);
+    if (!list) membersByLabel.set(labels[i], (list = []));
+    list.push(i);
+  }
+
+  let final: AggCluster[];
+  // 1. The end state of unchecked merging: one cluster per label.
+  let t = performance.now();
+  const endState = labelSet.map((l, i) => geomOf(m, n + i, l, Int32Array.from(membersByLabel.get(l)!)));
+  const endOwner = new Int32Array(n);
+  endState.forEach((c) => c.members.forEach((p) => (endOwner[p] = c.id)));
+  const linearNow = stateIsClear(oracle, endState, endOwner, () => true);
+  stats.seconds.linearCheck = (performance.now() - t) / 1000;
+  if (linearNow) {
+    final = endState.map((c) => ({ id: c.id, label: c.label, members: c.members }));
+  } else if (opts.strategy === "forward") {
+    t = performance.now();
+    const singles = Array.from({ length: n }, (_, i) => geomOf(m, i, labels[i], Int32Array.of(i)));
+    final = checkedMerging(m, oracle, singles, n + labelSet.length, stats, sink);
+    stats.seconds.forward = (performance.now() - t) / 1000;
+  } else {
+    // 2. The unchecked sequence: per-label centroid linkage, interleaved by merge distance.
+    t = performance.now();
+    const perLabel: MergeRecord[][] = [];
+    let nextId = n + labelSet.length;
+    const linkProgress = new Progress("directprobe linkage", n - labelSet.length, "merges", sink);
+    let done = 0;
+    for (const l of labelSet) {
+      const members = membersByLabel.get(l)!;
+      const { merges } = agglomerate(
+        m,
+        members.map((p) => ({ id: p, label: l, members: Int32Array.of(p) })),
+        { nextId, onMerge: () => (++done % 1000 === 0 ? linkProgress.update(done, 1000) : undefined) },
+      );
+      nextId += merges.length;
+      perLabel.push(merges);
+    }
+    const sequence = interleave(perLabel);
+    stats.uncheckedMerges = sequence.length;
+    stats.seconds.linkage = (performance.now() - t) / 1000;
+
+    // Renumber merged clusters in global order so that ids grow along the sequence.
+    const renamed = new Map<number, number>();
+    let id = n + labelSet.length;
+    for (const rec of sequence) renamed.set(rec.id, id++);
+    const global = sequence.map((r) => ({ a: renamed.get(r.a) ?? r.a, b: renamed.get(r.b) ?? r.b, id: renamed.get(r.id)!, label: r.label }));
+    const firstIdAfter = id;
+
+    // 3. Binary search for the first state with an overlap (state T = end state is known to have one).
+    t = performance.now();
+    let good = 0;
+    let bad = global.length;
+    const searchProgress = new Progress("directprobe search", Math.ceil(Math.log2(global.length + 1)), "states", sink);
+    while (bad - good > 1) {
+      const mid = (good + bad) >> 1;
+      const state = buildState(m, labels, global, mid);
+      const bornAfterGood = n + labelSet.length + good; // ids >= this were created after the good state
+      const clear = stateIsClear(oracle, state.clusters, state.owner, (c) => c.id >= bornAfterGood);
+      stats.statesSearched++;
+      if (clear) good = mid;
+      else bad = mid;
+      searchProgress.update(stats.statesSearched, 1, { good, bad });
+    }
+    stats.firstOverlapState = bad;
+    stats.seconds.search = (performance.now() - t) / 1000;
+
+    // 4. Checked merging from the last state without overlap.
+    t = performance.now();
+    const start = buildState(m, labels, global, good);
+    final = checkedMerging(m, oracle, start.clusters, firstIdAfter, stats, sink);
+    stats.seconds.forward = (performance.now() - t) / 1000;
+  }
+
+  Object.assign(stats, oracle.stats);
+  stats.seconds.total = (performance.now() - t0) / 1000;
+  const clusters: Cluster[] = final
+    .map((c) => ({ label: c.label, members: Int32Array.from(c.members).sort() }))
+    .sort((a, b) => a.label - b.label || a.members[0] - b.members[0]);
+  const assignment = new Int32Array(n);
+  clusters.forEach((c, i) => c.members.forEach((p) => (assignment[p] = i)));
+  return { clusters, assignment, labels: labelSet, numClusters: clusters.length, linear: clusters.length === labelSet.length, stats };
+}
+
+/** Interleaves per-label merge sequences as one global closest-pair-first process would. */
+function interleave(perLabel: MergeRecord[][]): MergeRecord[] {
+  const pos = perLabel.map(() => 0);
+  const out: MergeRecord[] = [];
+  for (;;) {
+    let best = -1;
+    for (let l = 0; l < perLabel.length; l++) {
+      if (pos[l] >= perLabel[l].length) continue;
+      if (best < 0 || perLabel[l][pos[l]].distance < perLabel[best][pos[best]].distance) best = l;
+    }
+    if (best < 0) return out;
+    out.push(perLabel[best][pos[best]++]);
+  }
+}
+
+/** The clusters after the first `steps` merges of the sequence (singletons have their point index as id). */
+function buildState(
+  m: Matrix,
+  labels: ArrayLike<number>,
+  seq: { a: number; b: number; id: number; label: number }[],
+  steps: number,
+): { clusters: ClusterGeom[]; owner: Int32Array } {
+  const n = m.n;
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]];
+      x = parent[x];
+    }
+    return x;
+  };
+  const rep = new Map<number, number>(); // cluster id -> one of its points
+  const nodeOfRoot = new Map<number, number>();
+  const children = new Map<number, [number, number]>();
+  const repOf = (id: number): number => (id < n ? id : rep.get(id)!);
+  for (let s = 0; s < steps; s++) {
+    const { a, b, id } = seq[s];
+    const ra = find(repOf(a));
+    const rb = find(repOf(b));
+    parent[rb] = ra;
+    nodeOfRoot.set(ra, id);
+    rep.set(id, ra);
+    children.set(id, [a, b]);
+  }
+  const owner = new Int32Array(n);
+  const groups = new Map<number, number[]>();
+  for (let p = 0; p < n; p++) {
+    const r = find(p);
+    const id = nodeOfRoot.get(r) ?? r;
+    owner[p] = id;
+    let g = groups.get(id);
+    if (!g) groups.set(id, (g = []));
+    g.push(p);
+  }
+  const clusters = [...groups.entries()]
+    .sort((x, y) => x[0] - y[0])
+    .map(([id, pts]) => geomOf(m, id, labels[pts[0]], Int32Array.from(pts), children.get(id)));
+  return { clusters, owner };
+}
+
+/** True if no two clusters of different labels overlap, checking only pairs with at least one `fresh` cluster. */
+function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
+  // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
+  for (const c of clusters) {
+    if (!fresh(c) || c.members.length < 2) continue;
+    const others = clusters.filter((x) => x.label !== c.label && (x.id < c.id || !fresh(x) || x.members.length < 2));
+    if (oracle.firstOverlap(c, others, owner, [c.id])) return false;
+  }
+  return true;
+}
+
+/** Merging with a check before every merge, from the given clusters (the reference's forward phase). */
+function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
+  const active = new Map<number, ClusterGeom>();
+  const owner = new Int32Array(m.n);
+  for (const c of start) {
+    active.set(c.id, c);
+    c.members.forEach((p) => (owner[p] = c.id));
+  }
+  const progress = new Progress("directprobe checked merging", undefined, "merges", sink);
+  let pending: ClusterGeom | undefined;
+  const { clusters } = agglomerate(
+    m,
+    start.map((c) => ({ id: c.id, label: c.label, members: c.members })),
+    {
+      nextId,
+      allow: (a, b, merged) => {
+        const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id]);
+        const others: ClusterGeom[] = [];
+        for (const x of active.values()) if (x.label !== g.label) others.push(x);
+        const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id]);
+        if (hit) {
+          // The candidate's id is reused by the next candidate: drop what was learnt under it.
+          oracle.forget([merged.id]);
+          stats.vetoedMerges++;
+          return false;
+        }
+        pending = g;
+        return true;
+      },
+      onMerge: (rec, count) => {
+        const g = pending!;
+        active.delete(rec.a);
+        active.delete(rec.b);
+        active.set(g.id, g);
+        g.members.forEach((p) => (owner[p] = g.id));
+        oracle.forget([rec.a, rec.b]);
+        stats.checkedMerges++;
+        if (stats.checkedMerges % 100 === 0) progress.update(stats.checkedMerges, 100, { clusters: count, vetoed: stats.vetoedMerges });
+      },
+    },
+  );
+  progress.finish(stats.checkedMerges, { clusters: clusters.length, vetoed: stats.vetoedMerges });
+  return clusters;
+}

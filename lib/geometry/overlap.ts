@@ -1,0 +1,250 @@
+/**
+ * "Does this cluster overlap any cluster of another label?" with the exact shortcuts, cheapest first:
+ *  1. bounding spheres (centroid, max radius) that do not intersect: separable;
+ *  2. a stored separating hyperplane for this exact pair, or one for a sub-cluster that still separates once
+ *     the rest of the points are projected (separable pairs stay separable for subsets);
+ *  3. a stored overlap witness (small point sets with intersecting hulls) contained in the two clusters
+ *     (overlapping pairs stay overlapping for supersets);
+ *  4. the nearest-point solver (hull.ts), warm-started from the sub-clusters' solutions.
+ * Clusters are identified by ids; an id always denotes the same point set.
+ */
+import { hullDistance, HullOptions } from "./hull";
+import { Matrix } from "./matrix";
+
+export interface ClusterGeom {
+  id: number;
+  label: number;
+  members: Int32Array;
+  centre: Float64Array;
+  radius: number;
+  /** Ids of the two clusters this one was merged from, if any. */
+  children?: [number, number];
+}
+
+interface Cert {
+  w: Float64Array;
+  /** Id on the positive side (w.x >= posMin) and the negative side (w.x <= negMax). */
+  pos: number;
+  posMin: number;
+  negMax: number;
+  supPos: number[];
+  supNeg: number[];
+}
+
+interface Witness {
+  a: number[];
+  b: number[];
+}
+
+export interface OverlapStats {
+  checks: number;
+  sphereSkips: number;
+  certHits: number;
+  certExtensions: number;
+  witnessHits: number;
+  hullSolves: number;
+  hullSeparated: number;
+  hullOverlap: number;
+  hullUndecided: number;
+  hullIterations: number;
+  hullSeconds: number;
+  lpSolves: number;
+}
+
+export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number]): ClusterGeom {
+  const dim = m.dim;
+  const centre = new Float64Array(dim);
+  for (let i = 0; i < members.length; i++) {
+    const off = members[i] * dim;
+    for (let k = 0; k < dim; k++) centre[k] += m.data[off + k];
+  }
+  for (let k = 0; k < dim; k++) centre[k] /= members.length;
+  let r2 = 0;
+  for (let i = 0; i < members.length; i++) {
+    const off = members[i] * dim;
+    let s = 0;
+    for (let k = 0; k < dim; k++) {
+      const t = m.data[off + k] - centre[k];
+      s += t * t;
+    }
+    if (s > r2) r2 = s;
+  }
+  return { id, label, members, centre, radius: Math.sqrt(r2), children };
+}
+
+export class OverlapOracle {
+  readonly stats: OverlapStats = {
+    checks: 0,
+    sphereSkips: 0,
+    certHits: 0,
+    certExtensions: 0,
+    witnessHits: 0,
+    hullSolves: 0,
+    hullSeparated: 0,
+    hullOverlap: 0,
+    hullUndecided: 0,
+    hullIterations: 0,
+    hullSeconds: 0,
+    lpSolves: 0,
+  };
+  private certs = new Map<string, Cert>();
+  private certKeysById = new Map<number, string[]>();
+  private witnessesByPoint = new Map<number, Witness[]>();
+  private readonly overlapTol: number;
+
+  constructor(
+    private readonly m: Matrix,
+    private readonly hullOpts: HullOptions = {},
+  ) {
+    this.overlapTol = hullOpts.overlapTol ?? 1e-5;
+  }
+
+  get certCount(): number {
+    return this.certs.size;
+  }
+
+  /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
+  forget(ids: number[]): void {
+    for (const id of ids) {
+      for (const key of this.certKeysById.get(id) ?? []) this.certs.delete(key);
+      this.certKeysById.delete(id);
+    }
+  }
+
+  /**
+   * The first cluster in `others` (all of another label) whose hull overlaps `c`'s, or undefined.
+   * `owner[p]` is the id of the cluster holding point p among `c`'s parts and `others` (for witnesses);
+   * `partsOfC` are the ids whose points make up c there (c itself, or its two children before the merge).
+   */
+  firstOverlap(c: ClusterGeom, others: Iterable<ClusterGeom>, owner: Int32Array, partsOfC: number[]): ClusterGeom | undefined {
+    const dim = this.m.dim;
+    // Witnesses wholly inside c: then any other cluster containing the witness's other side overlaps c.
+    const witnessTargets = new Set<number>();
+    if (this.witnessesByPoint.size > 0) {
+      const inC = (p: number): boolean => partsOfC.includes(owner[p]);
+      for (let i = 0; i < c.members.length; i++) {
+        const ws = this.witnessesByPoint.get(c.members[i]);
+        if (!ws) continue;
+        for (const w of ws) {
+          const [mine, theirs] = inC(w.a[0]) ? [w.a, w.b] : [w.b, w.a];
+          if (!mine.every(inC)) continue;
+          const target = owner[theirs[0]];
+          if (theirs.every((p) => owner[p] === target)) witnessTargets.add(target);
+        }
+      }
+    }
+    for (const x of others) {
+      this.stats.checks++;
+      let cd2 = 0;
+      for (let k = 0; k < dim; k++) cd2 += (c.centre[k] - x.centre[k]) ** 2;
+      const cd = Math.sqrt(cd2);
+      if (cd >= c.radius + x.radius) {
+        this.stats.sphereSkips++;
+        continue;
+      }
+      if (witnessTargets.has(x.id)) {
+        this.stats.witnessHits++;
+        return x;
+      }
+      if (this.certs.has(key(c.id, x.id))) {
+        this.stats.certHits++;
+        continue;
+      }
+      const scale = cd + c.radius + x.radius;
+      if (this.extendFromChildren(c, x, scale) || this.extendFromChildren(x, c, scale)) {
+        this.stats.certExtensions++;
+        continue;
+      }
+      if (!this.solve(c, x)) return x;
+    }
+    return undefined;
+  }
+
+  /** Separated-or-not for one pair, through the solver (and its caches). */
+  private solve(a: ClusterGeom, b: ClusterGeom): boolean {
+    const warmA: number[] = [];
+    const warmB: number[] = [];
+    for (const [side, other, warmSide, warmOther] of [
+      [a, b, warmA, warmB],
+      [b, a, warmB, warmA],
+    ] as const) {
+      for (const child of side.children ?? []) {
+        const cert = this.certs.get(key(child, other.id));
+        if (!cert) continue;
+        const childPos = cert.pos === child;
+        warmSide.push(...(childPos ? cert.supPos : cert.supNeg));
+        warmOther.push(...(childPos ? cert.supNeg : cert.supPos));
+      }
+    }
+    const t0 = performance.now();
+    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", warmA, warmB });
+    this.stats.hullSeconds += (performance.now() - t0) / 1000;
+    this.stats.hullSolves++;
+    this.stats.hullIterations += r.iterations;
+    this.stats.lpSolves += r.lpSolves;
+    if (r.status === "separated") {
+      this.stats.hullSeparated++;
+      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB }, a.id, b.id);
+      return true;
+    }
+    // Undecided within the budget: the distance is below upper, which is tiny; count it as overlap, as the
+    // reference's LP with feasibility tolerance 1e-4 would.
+    if (r.status === "overlap") this.stats.hullOverlap++;
+    else this.stats.hullUndecided++;
+    const w: Witness = { a: r.supportA, b: r.supportB };
+    // A witness inside a cluster has its first point there: index it under both sides' first points.
+    for (const p of new Set([w.a[0], w.b[0]])) {
+      let list = this.witnessesByPoint.get(p);
+      if (!list) this.witnessesByPoint.set(p, (list = []));
+      list.push(w);
+    }
+    return false;
+  }
+
+  /** A hyperplane separating one child of `a` from `b` that also separates a's other child: a is separated from b. */
+  private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number): boolean {
+    if (!a.children) return false;
+    for (let t = 0; t < 2; t++) {
+      const child = a.children[t];
+      const cert = this.certs.get(key(child, b.id));
+      if (!cert) continue;
+      const childPos = cert.pos === child;
+      let posMin = cert.posMin;
+      let negMax = cert.negMax;
+      const dim = this.m.dim;
+      // Points of the other child are exactly a's members minus the child's: project all of a's members.
+      for (let i = 0; i < a.members.length; i++) {
+        const off = a.members[i] * dim;
+        let s = 0;
+        for (let k = 0; k < dim; k++) s += this.m.data[off + k] * cert.w[k];
+        if (childPos) {
+          if (s < posMin) posMin = s;
+        } else if (s > negMax) negMax = s;
+      }
+      let wn = 0;
+      for (let k = 0; k < dim; k++) wn += cert.w[k] * cert.w[k];
+      wn = Math.sqrt(wn);
+      if ((posMin - negMax) / wn > this.overlapTol * scale) {
+        this.store({ ...cert, pos: childPos ? a.id : b.id, posMin, negMax }, a.id, b.id);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private store(cert: Cert, a: number, b: number): void {
+    const k = key(a, b);
+    if (!this.certs.has(k)) {
+      for (const id of [a, b]) {
+        let list = this.certKeysById.get(id);
+        if (!list) this.certKeysById.set(id, (list = []));
+        list.push(k);
+      }
+    }
+    this.certs.set(k, cert);
+  }
+}
+
+function key(a: number, b: number): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
