@@ -53,6 +53,16 @@ export function backendName(): string {
   return tf.getBackend();
 }
 
+/** The active backend and how its matrix products run, for logs ("wasm (matMul: OpenBLAS, 2 threads)"). */
+export function backendDescription(): string {
+  const name = tf.getBackend();
+  if (name !== "wasm") return name;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const native = require("./native-blas") as typeof import("./native-blas");
+  const blas = native.nativeMatMulActive() ? native.loadNativeBlas() : null;
+  return blas ? `wasm (matMul: native OpenBLAS, ${blas.threads()} threads)` : "wasm (matMul: XNNPACK, 1 thread)";
+}
+
 async function choose(preference: BackendPreference): Promise<string> {
   if (preference === "node" || preference === "auto") {
     if (tryNode()) {
@@ -96,6 +106,8 @@ async function useWasm(): Promise<string> {
     require("./backend-wasm").registerWasmExtras();
     wasmExtrasRegistered = true;
   }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (process.env.FTGEO_NATIVE_BLAS !== "0") require("./native-blas").registerNativeMatMul();
   const ok = await tf.setBackend("wasm");
   if (!ok) throw new FtgeoError("backend wasm: @tensorflow/tfjs-backend-wasm failed to initialise (see the messages above)");
   await tf.ready();

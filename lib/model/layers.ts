@@ -207,8 +207,7 @@ export function dropoutMask(shape: number[], rate: number, seed: number): tf.Ten
  *   maskBias: [batch, 1, 1, seq], 0 for real tokens and a large negative number for padding keys.
  * Returns the context [batch*seq, hidden]. Attention-probability dropout is applied when `dropSeed` is given.
  *
- * The per-(sentence, head) products are done as a loop of plain 2-D matMuls (see the header); the loop's
- * operands are produced by one transpose and one unstack each.
+ * The per-(sentence, head) products go through batchedMatMul.
  */
 export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number, seq: number, heads: number, dropRate: number, dropSeed?: number): tf.Tensor2D {
   const hidden = qkv.shape[1] / 3;
@@ -219,47 +218,36 @@ export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number
     // Transposes stay at rank <= 4: the wasm backend has fast kernels up to rank 4 and a slow generic one above.
     const parts = tf.tidy(() => {
       const t = tf.transpose(tf.reshape(qkvIn, [batch, seq, 3 * heads, d]), [0, 2, 1, 3]); // [batch, 3*heads, seq, d]
-      const qS = tf.mul(tf.slice(t, [0, 0, 0, 0], [batch, heads, seq, d]), scale); // pre-scaled: scores need no extra pass
-      const k0 = tf.slice(t, [0, heads, 0, 0], [batch, heads, seq, d]);
-      const v0 = tf.slice(t, [0, 2 * heads, 0, 0], [batch, heads, seq, d]);
-      const kTt = tf.transpose(k0, [0, 1, 3, 2]); // [batch, heads, d, seq]
-      const qs = tf.unstack(tf.reshape(qS, [pairs, seq, d]));
-      const ks = tf.unstack(tf.reshape(kTt, [pairs, d, seq]));
-      const scores = tf.reshape(tf.stack(qs.map((qi, i) => tf.matMul(qi as tf.Tensor2D, ks[i] as tf.Tensor2D))), [batch, heads, seq, seq]);
+      const part = (i: number) => tf.reshape(tf.slice(t, [0, i * heads, 0, 0], [batch, heads, seq, d]), [pairs, seq, d]);
+      const qS = tf.mul(part(0), scale); // pre-scaled: the scores need no extra pass
+      const k0 = part(1);
+      const v0 = part(2);
+      const scores = tf.reshape(batchedMatMul(qS, k0, false, true), [batch, heads, seq, seq]);
       const p = tf.softmax(tf.add(scores, bias));
-      return dropSeed !== undefined && dropRate > 0 ? [qS, kTt, v0, p, dropoutMask(p.shape, dropRate, dropSeed)] : [qS, kTt, v0, p];
+      return dropSeed !== undefined && dropRate > 0 ? [qS, k0, v0, p, dropoutMask(p.shape, dropRate, dropSeed)] : [qS, k0, v0, p];
     });
-    const [q, kT, v, probs] = parts;
+    const [q, k, v, probs] = parts;
     const mask = parts.length > 4 ? parts[4] : null;
-    const pd = mask ? tf.mul(probs, mask) : probs;
-    const ps = tf.unstack(tf.reshape(pd, [pairs, seq, seq]));
-    const vs = tf.unstack(tf.reshape(v, [pairs, seq, d]));
-    const ctx = tf.stack(ps.map((pi, i) => tf.matMul(pi as tf.Tensor2D, vs[i] as tf.Tensor2D))); // [pairs, seq, d]
+    const pd = tf.reshape(mask ? tf.mul(probs, mask) : probs, [pairs, seq, seq]);
+    const ctx = batchedMatMul(pd, v, false, false); // [pairs, seq, d]
     const value = tf.reshape(tf.transpose(tf.reshape(ctx, [batch, heads, seq, d]), [0, 2, 1, 3]), [batch * seq, hidden]);
-    save(mask ? [q, kT, v, probs, mask] : [q, kT, v, probs]);
+    save(mask ? [q, k, v, probs, mask] : [q, k, v, probs]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sq, skT, sv, sp, smask] = saved;
-        const spd = smask ? tf.mul(sp, smask) : sp;
+        const [sq, sk, sv, sp, smask] = saved;
+        const spd = tf.reshape(smask ? tf.mul(sp, smask) : sp, [pairs, seq, seq]);
         // dy [batch*seq, hidden] -> [pairs, seq, d]
         const dctx = tf.reshape(tf.transpose(tf.reshape(dy, [batch, seq, heads, d]), [0, 2, 1, 3]), [pairs, seq, d]);
-        const dctxs = tf.unstack(dctx);
-        const vTs = tf.unstack(tf.transpose(tf.reshape(sv, [pairs, seq, d]), [0, 2, 1]));
-        const pTs = tf.unstack(tf.transpose(tf.reshape(spd, [pairs, seq, seq]), [0, 2, 1]));
-        // dV_i = P_i^T dctx_i ; dP_i = dctx_i V_i^T
-        const dv = tf.stack(pTs.map((pT, i) => tf.matMul(pT as tf.Tensor2D, dctxs[i] as tf.Tensor2D)));
-        let dp = tf.reshape(tf.stack(dctxs.map((g, i) => tf.matMul(g as tf.Tensor2D, vTs[i] as tf.Tensor2D))), [batch, heads, seq, seq]);
+        // ctx = P V: dV = P^T dctx ; dP = dctx V^T
+        const dv = batchedMatMul(spd, dctx, true, false);
+        let dp = tf.reshape(batchedMatMul(dctx, sv, false, true), [batch, heads, seq, seq]);
         if (smask) dp = tf.mul(dp, smask);
         // softmax backward: dS = P * (dP - sum(dP * P))
-        const ds = tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true)));
-        const dss = tf.unstack(tf.reshape(ds, [pairs, seq, seq]));
-        const dsTs = tf.unstack(tf.transpose(tf.reshape(ds, [pairs, seq, seq]), [0, 2, 1]));
-        const ks = tf.unstack(tf.transpose(tf.reshape(skT, [pairs, d, seq]), [0, 2, 1])); // K_i [seq, d]
-        const qs = tf.unstack(tf.reshape(sq, [pairs, seq, d])); // already scaled by 1/sqrt(d)
+        const ds = tf.reshape(tf.mul(sp, tf.sub(dp, tf.sum(tf.mul(dp, sp), -1, true))), [pairs, seq, seq]);
         // scores = (s Q) K^T: dQ = s dS K ; dK = dS^T (s Q)
-        const dq = tf.mul(tf.stack(dss.map((g, i) => tf.matMul(g as tf.Tensor2D, ks[i] as tf.Tensor2D))), scale);
-        const dk = tf.stack(dsTs.map((g, i) => tf.matMul(g as tf.Tensor2D, qs[i] as tf.Tensor2D)));
+        const dq = tf.mul(batchedMatMul(ds, sk, false, false), scale);
+        const dk = batchedMatMul(ds, sq, true, false);
         // back to the layout of qkv: [batch, 3*heads, seq, d] -> [batch, seq, 3*heads, d]
         const all = tf.concat([dq, dk, dv].map((t) => tf.reshape(t, [batch, heads, seq, d])), 1);
         const dqkv = tf.reshape(tf.transpose(all, [0, 2, 1, 3]), [batch * seq, 3 * hidden]);
@@ -269,6 +257,27 @@ export function attention(qkv: tf.Tensor2D, maskBias: tf.Tensor4D, batch: number
     };
   });
   return f(qkv, maskBias) as tf.Tensor2D;
+}
+
+/**
+ * Batched product of 3-D tensors [n, r, c]: op(a_i) op(b_i) for every i. Where the backend's batched or transposed
+ * matMul is fast (native BLAS under wasm, tfjs-node, cpu) it is one call; on plain wasm it is a loop of 2-D
+ * products of explicitly transposed operands (see the header).
+ */
+export function batchedMatMul(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): tf.Tensor3D {
+  if (!slowBatchedMatMul()) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, transA, transB);
+  return tf.tidy(() => {
+    const as = tf.unstack(transA ? tf.transpose(a, [0, 2, 1]) : a);
+    const bs = tf.unstack(transB ? tf.transpose(b, [0, 2, 1]) : b);
+    return tf.stack(as.map((ai, i) => tf.matMul(ai as tf.Tensor2D, bs[i] as tf.Tensor2D))) as tf.Tensor3D;
+  });
+}
+
+/** True on the wasm backend without the native matMul (its batched/transposed products are a scalar loop). */
+function slowBatchedMatMul(): boolean {
+  if (tf.getBackend() !== "wasm") return false;
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return !(require("./native-blas") as typeof import("./native-blas")).nativeMatMulActive();
 }
 
 /** [batch, seq] 0/1 attention mask -> additive bias [batch, 1, 1, seq] (0 for keys to attend, a large negative otherwise). */

@@ -12,7 +12,7 @@ import { parseCli, numArg, strArg } from "../../util/args";
 import { argError } from "../../util/errors";
 import { repoRoot } from "../../util/paths";
 import { Rng } from "../../util/rng";
-import { initBackend, backendName, BackendPreference } from "../../model/backend";
+import { initBackend, backendName, backendDescription, BackendPreference } from "../../model/backend";
 import { BertModel } from "../../model/bert";
 import { bertShape, BertShapeName, BERT_SHAPE_NAMES } from "../../model/config";
 
@@ -106,7 +106,7 @@ export async function run(argv: string[]): Promise<number> {
   const backend = strArg(values, "backend", "auto");
   if (!["auto", "wasm", "node", "cpu"].includes(backend)) throw argError("--backend", `expected auto, wasm, node or cpu, got ${backend}`);
   await initBackend(backend as BackendPreference);
-  console.log(`backend: tfjs-${backendName()}; batch ${batch} x ${seq} tokens; random weights`);
+  console.log(`backend: tfjs-${backendDescription()}; batch ${batch} x ${seq} tokens; random weights`);
   const ours: Record<string, EncodeBenchResult> = {};
   for (const s of shapes) {
     const r = (ours[s] = await benchEncodeShape(s as BertShapeName, batch, seq, batches, seconds));
@@ -117,7 +117,7 @@ export async function run(argv: string[]): Promise<number> {
     torch = torchReference(strArg(values, "python", "/usr/bin/python3"), shapes, batch, seq, batches, seconds);
     if ("error" in torch) console.log(`PyTorch reference unavailable: ${torch.error}`);
   }
-  const out: Record<string, unknown> = { backend: backendName(), batch, seq, shapes: {} as Record<string, unknown> };
+  const out: Record<string, unknown> = { backend: backendName(), backendDetail: backendDescription(), batch, seq, shapes: {} as Record<string, unknown> };
   for (const s of shapes) {
     const ref = torch && !("error" in torch) ? torch.results[s]?.tokensPerSecond : undefined;
     const ratio = ref ? ours[s].tokensPerSecond / ref : undefined;

@@ -1,0 +1,171 @@
+/**
+ * Optional: matrix products of the wasm backend done by OpenBLAS (multi-threaded) through a small N-API addon
+ * (lib/model/native/ftgeo_blas.c) that works directly on the wasm heap. The wasm backend runs single-threaded in
+ * Node and its XNNPACK products are the bulk of BERT's time; OpenBLAS on 2 cores is measured faster.
+ *
+ * Build it with `node dist/lib/model/native-blas.js build` (needs gcc, Node's headers in /usr/include/node and
+ * Debian's libopenblas-dev). When the addon is missing, fails to load, or FTGEO_NATIVE_BLAS=0, nothing changes and
+ * the pure-wasm kernels are used. Only float32 products without fused activations go native; everything else is
+ * delegated to the original wasm kernels.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import * as tf from "@tensorflow/tfjs";
+import { FtgeoError } from "../util/errors";
+import { repoRoot } from "../util/paths";
+
+export interface NativeBlas {
+  sgemm(heap: ArrayBuffer, batch: number, aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, m: number, n: number, k: number, transA: number, transB: number, biasOff: number): void;
+  threads(set?: number): number;
+}
+
+/** Where the compiled addon lives (build output, not committed). */
+export function nativeBlasPath(): string {
+  return path.join(repoRoot(), "dist", "native", "ftgeo_blas.node");
+}
+
+function sourcePath(): string {
+  return path.join(repoRoot(), "lib", "model", "native", "ftgeo_blas.c");
+}
+
+/** Compile the addon with gcc against OpenBLAS; returns its path. Throws with the compiler's message on failure. */
+export function buildNativeBlas(): string {
+  const out = nativeBlasPath();
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const nodeInclude = [path.join(path.dirname(path.dirname(process.execPath)), "include", "node"), "/usr/include/node"].find((d) => fs.existsSync(path.join(d, "node_api.h")));
+  if (!nodeInclude) throw new FtgeoError("native BLAS: Node's headers (node_api.h) were not found next to the node binary or in /usr/include/node");
+  const cblasDirs = ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/aarch64-linux-gnu/openblas-pthread", "/usr/include/openblas", "/usr/include"];
+  const cblas = cblasDirs.find((d) => fs.existsSync(path.join(d, "cblas.h")));
+  if (!cblas) throw new FtgeoError("native BLAS: cblas.h not found (install libopenblas-dev)");
+  const tmp = `${out}.tmp-${process.pid}`;
+  const args = ["-O2", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=ftgeo_blas", `-I${nodeInclude}`, `-I${cblas}`, sourcePath(), "-o", tmp, "-lopenblas"];
+  const r = spawnSync("gcc", args, { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new FtgeoError(`native BLAS: gcc ${args.join(" ")} failed: ${(r.error?.message ?? r.stderr).trim()}`);
+  }
+  fs.renameSync(tmp, out);
+  return out;
+}
+
+let loaded: NativeBlas | null | undefined;
+
+/** The addon, or null when it is not built, does not load, or FTGEO_NATIVE_BLAS=0. */
+export function loadNativeBlas(): NativeBlas | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.FTGEO_NATIVE_BLAS === "0") return null;
+  const file = nativeBlasPath();
+  if (!fs.existsSync(file)) return null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    loaded = require(file) as NativeBlas;
+    const threads = Number(process.env.FTGEO_BLAS_THREADS ?? "");
+    if (Number.isInteger(threads) && threads > 0) loaded.threads(threads);
+  } catch (e) {
+    console.warn(`native BLAS at ${file} does not load (${(e as Error).message}); using the wasm kernels`);
+    loaded = null;
+  }
+  return loaded;
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  wasm: { HEAPU8: Uint8Array };
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap };
+
+/**
+ * C = op(A) op(B) (+ bias) natively, or null when the case is not handled (then the caller uses the wasm kernel).
+ * Handles rank >= 2 operands whose batch dimensions are equal or one of them is 1.
+ */
+function nativeProduct(blas: NativeBlas, args: KernelArgs, bias: tf.TensorInfo | undefined): tf.TensorInfo | null {
+  const a = args.inputs.a as tf.TensorInfo;
+  const b = args.inputs.b as tf.TensorInfo;
+  const transA = args.attrs.transposeA === true;
+  const transB = args.attrs.transposeB === true;
+  if (a.dtype !== "float32" || b.dtype !== "float32") return null;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return null;
+  const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb || m === 0 || n === 0 || k === 0) return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = outerA.reduce((x, y) => x * y, 1);
+  const batchB = outerB.reduce((x, y) => x * y, 1);
+  // Equal batches, or one operand shared by every batch entry; other broadcasts go to the wasm kernel.
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  if (batchA === batchB && batchA > 1 && outerA.join() !== outerB.join()) return null;
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  if (bias && tf.util.sizeFromShape(bias.shape) !== n) return null;
+  if (bias && bias.dtype !== "float32") return null;
+  const batch = Math.max(batchA, batchB);
+  const backend = args.backend as WasmBackendLike;
+  const out = backend.makeOutput([...outer, m, n], "float32");
+  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+  blas.sgemm(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    batch,
+    off(a),
+    batchA === 1 ? 0 : m * k * 4,
+    off(b),
+    batchB === 1 ? 0 : k * n * 4,
+    off(out),
+    m,
+    n,
+    k,
+    transA ? 1 : 0,
+    transB ? 1 : 0,
+    bias ? off(bias) : -1,
+  );
+  return out;
+}
+
+let registered = false;
+
+/** Route the wasm backend's BatchMatMul and _FusedMatMul (linear activation) to OpenBLAS. Returns false if unavailable. */
+export function registerNativeMatMul(): boolean {
+  if (registered) return true;
+  const blas = loadNativeBlas();
+  if (!blas) return false;
+  const swap = (name: string, makeFunc: (orig: tf.KernelFunc) => tf.KernelFunc) => {
+    const orig = tf.getKernel(name, "wasm");
+    if (!orig) throw new Error(`native BLAS: wasm kernel ${name} is not registered (is @tensorflow/tfjs-backend-wasm loaded?)`);
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel({ kernelName: name, backendName: "wasm", setupFunc: orig.setupFunc, disposeFunc: orig.disposeFunc, kernelFunc: makeFunc(orig.kernelFunc) });
+  };
+  swap("BatchMatMul", (orig) => ((args: KernelArgs) => nativeProduct(blas, args, undefined) ?? orig(args as never)) as unknown as tf.KernelFunc);
+  swap("_FusedMatMul", (orig) =>
+    ((args: KernelArgs) => {
+      const act = args.attrs.activation as string | undefined;
+      if ((act === undefined || act === "linear") && !args.inputs.preluActivationWeights) {
+        const r = nativeProduct(blas, args, args.inputs.bias as tf.TensorInfo | undefined);
+        if (r) return r;
+      }
+      return orig(args as never);
+    }) as unknown as tf.KernelFunc,
+  );
+  registered = true;
+  return true;
+}
+
+export function nativeMatMulActive(): boolean {
+  return registered;
+}
+
+if (require.main === module) {
+  const cmd = process.argv[2];
+  if (cmd === "build") {
+    const file = buildNativeBlas();
+    console.log(`built ${file}`);
+  } else {
+    console.error("usage: node dist/lib/model/native-blas.js build");
+    process.exitCode = 2;
+  }
+}
