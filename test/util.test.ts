@@ -51,3 +51,16 @@ test("writeJsonAtomic leaves no temporary files", () => {
   assert.deepEqual(JSON.parse(fs.readFileSync(f, "utf8")), { a: 1 });
   assert.deepEqual(fs.readdirSync(dir), ["x.json"]);
 });
+
+test("withAtomicDir: a fill that throws leaves neither the folder nor a partial copy", () => {
+  const { withAtomicDir } = require("../lib/util/atomic") as typeof import("../lib/util/atomic");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-"));
+  const target = path.join(dir, "out");
+  assert.throws(() =>
+    withAtomicDir(target, (tmp) => {
+      fs.writeFileSync(path.join(tmp, "half"), "x");
+      throw new Error("boom");
+    }),
+  );
+  assert.deepEqual(fs.readdirSync(dir), []);
+});

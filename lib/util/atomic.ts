@@ -31,7 +31,13 @@ export function withAtomicDir<T>(dir: string, fill: (tmpDir: string) => T): T {
   const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  const result = fill(tmp);
+  let result: T;
+  try {
+    result = fill(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);
@@ -45,7 +51,13 @@ export async function withAtomicDirAsync<T>(dir: string, fill: (tmpDir: string) 
   const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  const result = await fill(tmp);
+  let result: T;
+  try {
+    result = await fill(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);
