@@ -36,7 +36,7 @@ function freePort(): Promise<number> {
   });
 }
 
-test("classic notebook: project kernel and Vega-Lite extension draw a chart in the browser", { skip, timeout: 240_000 }, async () => {
+test("classic notebook: project kernel and Vega-Lite extension draw a chart in the browser", { skip, timeout: 420_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-classic-"));
   const dist = path.join(repoRoot(), "dist", "lib");
   const source = `import * as nbk from ${JSON.stringify(dist + "/notebook")};\nimport * as fig from ${JSON.stringify(dist + "/figures")};\nawait nbk.showChart(fig.barChart([{ category: "a", value: 1 }, { category: "b", value: 3 }], { title: "classic" }));`;
@@ -87,7 +87,8 @@ test("classic notebook: project kernel and Vega-Lite extension draw a chart in t
       await page.waitForFunction("window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()", undefined, { timeout: 60_000 });
       assert.equal(await page.evaluate("Jupyter.notebook.kernel.name"), "tslab");
       await page.evaluate("Jupyter.notebook.execute_all_cells()");
-      await page.waitForSelector(".output_vegalite svg.marks", { timeout: 90_000 });
+      // Generous: on a loaded 2-core machine tslab needs a while to compile its first cell.
+      await page.waitForSelector(".output_vegalite svg.marks", { timeout: 240_000 });
       assert.equal(await page.locator(".output_svg").count(), 0, "the interactive renderer is preferred over the static SVG");
       const png = PNG.sync.read(await page.locator(".output_vegalite").first().screenshot());
       let ink = 0;

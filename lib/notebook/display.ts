@@ -21,13 +21,17 @@ type WriteDisplayData = (msg: DisplayMessage, update: boolean) => void;
  * The running tslab kernel's display writer, or undefined outside a kernel. Looked up in the module cache rather
  * than required: requiring tslab outside a kernel would load a TypeScript compiler for nothing.
  */
+let tslabJupyter: { lastWriteDisplayData?: unknown } | undefined;
+
 function kernelWriter(): WriteDisplayData | undefined {
-  for (const [file, mod] of Object.entries(require.cache)) {
-    if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file) || !mod) continue;
-    const w = (mod.exports as { lastWriteDisplayData?: unknown }).lastWriteDisplayData;
-    if (typeof w === "function") return w as WriteDisplayData;
+  if (!tslabJupyter) {
+    for (const [file, mod] of Object.entries(require.cache)) {
+      if (mod && /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(file)) tslabJupyter = mod.exports as { lastWriteDisplayData?: unknown };
+    }
   }
-  return undefined;
+  // The writer changes with every executed cell (it carries the cell's message header): read it each time.
+  const w = tslabJupyter?.lastWriteDisplayData;
+  return typeof w === "function" ? (w as WriteDisplayData) : undefined;
 }
 
 /** True when running inside a tslab kernel that is executing a cell. */
