@@ -73,12 +73,12 @@ def bench(shape, batch, seq, steps, seconds):
 
     for _ in range(2):
         step()
-    n, t0 = 0, time.perf_counter()
+    n, t0, c0 = 0, time.perf_counter(), time.process_time()
     while n < steps or (time.perf_counter() - t0 < seconds and n < 10 * steps):
         step()
         n += 1
-    dt = time.perf_counter() - t0
-    return {"tokensPerSecond": batch * seq * n / dt, "steps": n, "secondsPerStep": dt / n}
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"tokensPerSecond": batch * seq * n / dt, "steps": n, "secondsPerStep": dt / n, "cpuMsPerStep": 1000 * cpu / n}
 
 
 def main():

@@ -4,6 +4,7 @@
  * the same run (bench/train_torch.py under Debian's /usr/bin/python3 with torch, 2 threads) when available.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
@@ -33,6 +34,8 @@ interface ShapeResult {
   tokensPerSecond: number;
   steps: number;
   msPerStep: { total: number; forwardBackward: number; readGrads: number; adam: number; upload: number };
+  /** CPU time of this process per step: close to the wall time when the machine is idle, robust when it is not. */
+  cpuMsPerStep: number;
   parameters: number;
 }
 
@@ -88,9 +91,11 @@ export async function benchShape(shape: BertShapeName, batch: number, seq: numbe
   step(0, false);
   step(1, false);
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (n < steps || (performance.now() - start < seconds * 1000 && n < 10 * steps)) step(2 + n++, true);
   const total = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   idsT.dispose();
   maskT.dispose();
   const parameters = params.values.reduce((s, v) => s + v.length, 0);
@@ -102,10 +107,11 @@ export async function benchShape(shape: BertShapeName, batch: number, seq: numbe
     steps: n,
     msPerStep: { total: per(total), forwardBackward: per(t.forwardBackward), readGrads: per(t.readGrads), adam: per(t.adam), upload: per(t.upload) },
     parameters,
+    cpuMsPerStep: per((cpu.user + cpu.system) / 1000),
   };
 }
 
-function torchReference(python: string, shapes: string[], batch: number, seq: number, steps: number, seconds: number): { results: Record<string, { tokensPerSecond: number }>; torch: string } | { error: string } {
+function torchReference(python: string, shapes: string[], batch: number, seq: number, steps: number, seconds: number): { results: Record<string, { tokensPerSecond: number; cpuMsPerStep?: number }>; torch: string } | { error: string } {
   const script = path.join(repoRoot(), "bench", "train_torch.py");
   if (!fs.existsSync(python)) return { error: `${python} not found` };
   const r = spawnSync(python, [script, "--shapes", shapes.join(","), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps), "--seconds", String(seconds), "--threads", "2"], { encoding: "utf8" });
@@ -140,7 +146,7 @@ export async function run(argv: string[]): Promise<number> {
     const r = ours[s];
     console.log(
       `${s.padEnd(6)} tfjs-${backendName()}: ${r.tokensPerSecond} tokens/s  (${r.msPerStep.total} ms/step: forward+backward ${r.msPerStep.forwardBackward}, ` +
-        `read grads ${r.msPerStep.readGrads}, Adam ${r.msPerStep.adam}, upload ${r.msPerStep.upload}; ${(r.parameters / 1e6).toFixed(1)}M trained parameters)`,
+        `read grads ${r.msPerStep.readGrads}, Adam ${r.msPerStep.adam}, upload ${r.msPerStep.upload}; CPU ${r.cpuMsPerStep} ms/step; ${(r.parameters / 1e6).toFixed(1)}M trained parameters)`,
     );
   }
   let torch: ReturnType<typeof torchReference> | undefined;
@@ -148,12 +154,16 @@ export async function run(argv: string[]): Promise<number> {
     torch = torchReference(strArg(values, "python", "/usr/bin/python3"), shapes, batch, seq, steps, seconds);
     if ("error" in torch) console.log(`PyTorch reference unavailable: ${torch.error}`);
   }
-  const summaryOut: Record<string, unknown> = { backend: backendName(), batch, seq, shapes: {} as Record<string, unknown> };
+  const summaryOut: Record<string, unknown> = { backend: backendName(), batch, seq, loadAverage: os.loadavg()[0], shapes: {} as Record<string, unknown> };
+  if (os.loadavg()[0] > os.cpus().length) {
+    console.log(`note: load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs: other processes compete; compare CPU ms/step, and rerun on an idle machine`);
+  }
   for (const s of shapes) {
     const ref = torch && !("error" in torch) ? torch.results[s]?.tokensPerSecond : undefined;
     const ratio = ref ? ours[s].tokensPerSecond / ref : undefined;
-    if (ref) console.log(`${s.padEnd(6)} PyTorch ${torch && "torch" in torch ? torch.torch : ""} (2 threads): ${Math.round(ref)} tokens/s  ratio ${ratio!.toFixed(2)} (target >= 1.0)`);
-    (summaryOut.shapes as Record<string, unknown>)[s] = { ...ours[s], torchTokensPerSecond: ref ? Math.round(ref) : null, ratio: ratio ? Math.round(ratio * 100) / 100 : null };
+    const refCpu = torch && !("error" in torch) ? torch.results[s]?.cpuMsPerStep : undefined;
+    if (ref) console.log(`${s.padEnd(6)} PyTorch ${torch && "torch" in torch ? torch.torch : ""} (2 threads): ${Math.round(ref)} tokens/s (CPU ${refCpu ? Math.round(refCpu) : "?"} ms/step)  ratio ${ratio!.toFixed(2)} (target >= 1.0)`);
+    (summaryOut.shapes as Record<string, unknown>)[s] = { ...ours[s], torchTokensPerSecond: ref ? Math.round(ref) : null, torchCpuMsPerStep: refCpu ?? null, ratio: ratio ? Math.round(ratio * 100) / 100 : null };
   }
   console.log(JSON.stringify(summaryOut));
   return 0;
