@@ -121,6 +121,7 @@ def main(argv):
 
     exporter = HTMLExporter(template_name="ftgeo", extra_template_basedirs=[os.path.join(JUPYTER_DIR, "nbconvert", "templates")])
     failures = []
+    started = time.time()
     for nb_path in args.notebooks:
         name = os.path.splitext(os.path.basename(nb_path))[0]
         nb = nbformat.read(nb_path, as_version=4)
@@ -170,6 +171,7 @@ def main(argv):
         else:
             print("ok %s in %.0fs -> %s" % (nb_path, elapsed, out_path), file=sys.stderr, flush=True)
 
+    print("%d notebook(s) in %.0fs" % (len(args.notebooks), time.time() - started), file=sys.stderr)
     if failures:
         print("\n%d of %d notebooks failed:" % (len(failures), len(args.notebooks)), file=sys.stderr)
         for f in failures:

@@ -14,8 +14,12 @@ import {
   lineChart,
   pathChart,
   renderSvg,
+  writeChartSvg,
   type TopLevelSpec,
 } from "../lib/figures";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { FtgeoError } from "../lib/util/errors";
 
 interface SceneMark {
@@ -223,4 +227,17 @@ test("compileVegaLite: collects warnings, turns errors into messages naming the 
   );
   const svg = await renderSvg(barChart([{ category: "a", value: 1 }], { width: 150, height: 100 }));
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]* width="\d+" height="\d+"/);
+});
+
+test("writeChartSvg: the same SVG as renderSvg, in a file", async () => {
+  const spec = barChart([{ category: "a", value: 1 }, { category: "b", value: 2 }]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-fig-"));
+  try {
+    const file = path.join(dir, "sub", "chart.svg");
+    await writeChartSvg(spec, file);
+    assert.equal(fs.readFileSync(file, "utf8"), await renderSvg(spec));
+    assert.deepEqual(fs.readdirSync(path.join(dir, "sub")), ["chart.svg"], "no temporary file left behind");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

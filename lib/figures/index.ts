@@ -1,5 +1,5 @@
 /** Vega-Lite figure builders (one per figure kind of the paper) and their rendering to SVG in Node. */
-export * from "./common";
+export { CHART_CONFIG, SCHEMA, type ChartOptions } from "./common";
 export * from "./bar";
 export * from "./line";
 export * from "./paths";

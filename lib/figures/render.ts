@@ -4,6 +4,7 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { writeFileAtomic } from "../util/atomic";
 import { FtgeoError } from "../util/errors";
 
 export type { TopLevelSpec };
@@ -60,4 +61,9 @@ function titleOf(spec: TopLevelSpec): string {
   const t = (spec as { title?: unknown }).title;
   const text = typeof t === "string" ? t : t && typeof t === "object" ? (t as { text?: unknown }).text : undefined;
   return typeof text === "string" ? ` "${text}"` : "";
+}
+
+/** Writes a chart as a standalone SVG file (atomically), e.g. for a headless run's results folder. */
+export async function writeChartSvg(spec: TopLevelSpec, file: string): Promise<void> {
+  writeFileAtomic(file, await renderSvg(spec));
 }
