@@ -24,22 +24,39 @@ import type { TaskBatch } from "../../train/batches";
 export const summary = "training throughput (forward + backward + Adam) for BERT shapes, vs PyTorch";
 
 export const usage = `usage: ftgeo bench train [--shapes tiny,mini] [--batch 32] [--seq 64] [--steps 5] [--seconds 20]
-                         [--python /usr/bin/python3] [--no-torch]
+                         [--micro-batch N] [--warmup 2] [--python /usr/bin/python3] [--no-torch]
 
-Prints per shape: tokens/s and the time per step split into forward+backward (tfjs), gradient read-back,
-Adam update (JS, Float32Arrays) and weight upload; then PyTorch's tokens/s (same shapes, 2 threads) and the ratio.
+Prints per shape: tokens/s and the time per step split into forward+backward with gradient read-back (tfjs),
+Adam update (JS, Float32Arrays) and weight upload, CPU time, peak RSS and wasm heap (e.g. BERT-base memory:
+--shapes base --seq 128 --micro-batch 8 --steps 1 --warmup 0 --no-torch); then PyTorch's tokens/s (same shapes, 2 threads) and the ratio.
 Ends with one JSON line.`;
 
 interface ShapeResult {
   tokensPerSecond: number;
   steps: number;
-  msPerStep: { total: number; forwardBackward: number; readGrads: number; adam: number; upload: number };
+  msPerStep: { total: number; forwardBackwardReadback: number; adam: number; upload: number };
   /** CPU time of this process per step: close to the wall time when the machine is idle, robust when it is not. */
   cpuMsPerStep: number;
   parameters: number;
+  /** Peak resident memory of this process so far (all shapes benchmarked before included). */
+  peakRssMiB: number;
+  wasmHeapMiB: number | null;
 }
 
-export async function benchShape(shape: BertShapeName, batch: number, seq: number, steps: number, seconds: number): Promise<ShapeResult> {
+export interface BenchOptions {
+  batch: number;
+  seq: number;
+  /** Rows per forward/backward pass (gradient accumulation); default the batch. */
+  microBatch?: number;
+  steps: number;
+  seconds: number;
+  /** Untimed steps first (default 2). */
+  warmup?: number;
+}
+
+export async function benchShape(shape: BertShapeName, o: BenchOptions): Promise<ShapeResult> {
+  const { batch, seq, steps, seconds } = o;
+  const micro = Math.min(batch, o.microBatch ?? batch);
   const config = bertShape(shape);
   const model = BertModel.random(config, 1);
   const labels = 17;
@@ -50,54 +67,56 @@ export async function benchShape(shape: BertShapeName, batch: number, seq: numbe
   ]);
   const adam = new Adam(params.values.map((v) => v.length), { eps: 1e-6 }, params.decay);
   const rng = new Rng(3);
-  const ids = new Int32Array(batch * seq).map(() => 1000 + rng.int(29000));
-  const spans = Array.from({ length: batch * seq }, (_, i) => ({ row: Math.floor(i / seq), start: i % seq, end: (i % seq) + 1 }));
-  const b: TaskBatch = {
-    kind: "token",
-    rows: batch,
-    seqLen: seq,
-    inputIds: ids,
-    attentionMask: new Int32Array(batch * seq).fill(1),
-    first: wordPooling(spans, seq),
-    labels: new Int32Array(batch * seq).map(() => rng.int(labels)),
-    numExamples: batch * seq,
-    tokens: batch * seq,
-  };
-  const idsT = tf.tensor2d(b.inputIds, [batch, seq], "int32");
-  const maskT = tf.tensor2d(b.attentionMask, [batch, seq], "int32");
+  // Micro-batches of `micro` rows, every token a classified example (as in token tasks).
+  const parts: { b: TaskBatch; ids: tf.Tensor2D; mask: tf.Tensor2D }[] = [];
+  for (let r = 0; r < batch; r += micro) {
+    const rows = Math.min(micro, batch - r);
+    const spans = Array.from({ length: rows * seq }, (_, i) => ({ row: Math.floor(i / seq), start: i % seq, end: (i % seq) + 1 }));
+    const b: TaskBatch = {
+      kind: "token",
+      rows,
+      seqLen: seq,
+      inputIds: new Int32Array(rows * seq).map(() => 1000 + rng.int(29000)),
+      attentionMask: new Int32Array(rows * seq).fill(1),
+      first: wordPooling(spans, seq),
+      labels: new Int32Array(rows * seq).map(() => rng.int(labels)),
+      numExamples: rows * seq,
+      tokens: rows * seq,
+    };
+    parts.push({ b, ids: tf.tensor2d(b.inputIds, [rows, seq], "int32"), mask: tf.tensor2d(b.attentionMask, [rows, seq], "int32") });
+  }
   const t = { forwardBackward: 0, readGrads: 0, adam: 0, upload: 0 };
   const step = (k: number, record: boolean) => {
     const t0 = performance.now();
-    const { value, grads } = tf.variableGrads(() => {
-      const layers = model.forward(idsT, maskT, { training: true, dropoutSeed: k });
-      return ClassifierHead.loss(head.logits(layers, b, true, k), b.labels);
-    }, params.variables);
-    const t1 = performance.now();
-    const acc = params.variables.map((v) => grads[v.name].dataSync() as Float32Array);
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
+    const grads = params.zeroGrads();
+    parts.forEach(({ b, ids, mask }, m) => {
+      params.accumulateGrads(() => {
+        const layers = model.forward(ids, mask, { training: true, dropoutSeed: k * 64 + m });
+        return ClassifierHead.loss(head.logits(layers, b, true, k * 64 + m), b.labels);
+      }, grads, b.rows / batch);
+    });
     const t2 = performance.now();
-    adam.update(params.values, acc, 3e-4);
+    adam.update(params.values, grads, 3e-4);
     const t3 = performance.now();
     params.commit();
     const t4 = performance.now();
     if (record) {
-      t.forwardBackward += t1 - t0;
-      t.readGrads += t2 - t1;
+      t.forwardBackward += t2 - t0;
       t.adam += t3 - t2;
       t.upload += t4 - t3;
     }
   };
-  step(0, false);
-  step(1, false);
+  for (let k = 0; k < (o.warmup ?? 2); k++) step(k, false);
   let n = 0;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  while (n < steps || (performance.now() - start < seconds * 1000 && n < 10 * steps)) step(2 + n++, true);
+  while (n < steps || (performance.now() - start < seconds * 1000 && n < 10 * steps)) step(1000 + n++, true);
   const total = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  idsT.dispose();
-  maskT.dispose();
+  for (const p of parts) {
+    p.ids.dispose();
+    p.mask.dispose();
+  }
   const parameters = params.values.reduce((s, v) => s + v.length, 0);
   model.dispose();
   head.dispose();
@@ -105,10 +124,18 @@ export async function benchShape(shape: BertShapeName, batch: number, seq: numbe
   return {
     tokensPerSecond: Math.round((batch * seq * n) / (total / 1000)),
     steps: n,
-    msPerStep: { total: per(total), forwardBackward: per(t.forwardBackward), readGrads: per(t.readGrads), adam: per(t.adam), upload: per(t.upload) },
+    msPerStep: { total: per(total), forwardBackwardReadback: per(t.forwardBackward), adam: per(t.adam), upload: per(t.upload) },
     parameters,
     cpuMsPerStep: per((cpu.user + cpu.system) / 1000),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    wasmHeapMiB: wasmHeapBytes() === undefined ? null : Math.round(wasmHeapBytes()! / 2 ** 20),
   };
+}
+
+/** Size of the wasm backend's heap (it only grows, so this is its peak), when the backend is wasm. */
+function wasmHeapBytes(): number | undefined {
+  const b = tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+  return b.wasm?.HEAPU8?.buffer.byteLength;
 }
 
 function torchReference(python: string, shapes: string[], batch: number, seq: number, steps: number, seconds: number): { results: Record<string, { tokensPerSecond: number; cpuMsPerStep?: number }>; torch: string } | { error: string } {
@@ -132,6 +159,8 @@ export async function run(argv: string[]): Promise<number> {
     seconds: { type: "string" },
     python: { type: "string" },
     "no-torch": { type: "boolean" },
+    "micro-batch": { type: "string" },
+    warmup: { type: "string" },
   });
   const shapes = strArg(values, "shapes", "tiny,mini").split(",");
   for (const s of shapes) if (!BERT_SHAPE_NAMES.includes(s as BertShapeName)) throw argError("--shapes", `unknown shape ${s}; expected some of ${BERT_SHAPE_NAMES.join(", ")}`);
@@ -139,14 +168,16 @@ export async function run(argv: string[]): Promise<number> {
   const seq = numArg(values, "seq", 64, { int: true, min: 3 });
   const steps = numArg(values, "steps", 5, { int: true, min: 1 });
   const seconds = numArg(values, "seconds", 20, { min: 0 });
+  const microBatch = values["micro-batch"] === undefined ? undefined : numArg(values, "micro-batch", undefined, { int: true, min: 1 });
+  const warmup = numArg(values, "warmup", 2, { int: true, min: 0 });
   await initBackend();
   const ours: Record<string, ShapeResult> = {};
   for (const s of shapes) {
-    ours[s] = await benchShape(s as BertShapeName, batch, seq, steps, seconds);
+    ours[s] = await benchShape(s as BertShapeName, { batch, seq, steps, seconds, microBatch, warmup });
     const r = ours[s];
     console.log(
-      `${s.padEnd(6)} tfjs-${backendName()}: ${r.tokensPerSecond} tokens/s  (${r.msPerStep.total} ms/step: forward+backward ${r.msPerStep.forwardBackward}, ` +
-        `read grads ${r.msPerStep.readGrads}, Adam ${r.msPerStep.adam}, upload ${r.msPerStep.upload}; CPU ${r.cpuMsPerStep} ms/step; ${(r.parameters / 1e6).toFixed(1)}M trained parameters)`,
+      `${s.padEnd(6)} tfjs-${backendName()}: ${r.tokensPerSecond} tokens/s  (${r.msPerStep.total} ms/step: forward+backward+read-back ${r.msPerStep.forwardBackwardReadback}, ` +
+        `Adam ${r.msPerStep.adam}, upload ${r.msPerStep.upload}; CPU ${r.cpuMsPerStep} ms/step; ${(r.parameters / 1e6).toFixed(1)}M trained parameters; peak RSS ${r.peakRssMiB} MiB, wasm heap ${r.wasmHeapMiB ?? "-"} MiB)`,
     );
   }
   let torch: ReturnType<typeof torchReference> | undefined;
