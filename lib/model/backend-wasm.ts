@@ -117,6 +117,34 @@ function unpack(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: 
   return outs;
 }
 
+/**
+ * GatherV2 along axis 0 (the embedding lookup) as row copies; the shipped kernel's generic strided loop took
+ * ~100x longer for a [30522, H] table. Other axes and batch dims go to the original kernel.
+ */
+function gatherRows(orig: tf.KernelFunc) {
+  return (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs: tf.NamedAttrMap }): tf.TensorInfo => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const indices = args.inputs.indices as tf.TensorInfo;
+    const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0];
+    const batchDims = (args.attrs.batchDims as number) ?? 0;
+    if (axis !== 0 || batchDims !== 0 || x.dtype === "string" || x.shape.length < 1) return orig(args as never) as tf.TensorInfo;
+    const backend = args.backend as WasmBackendLike;
+    const rows = x.shape[0];
+    const inner = tf.util.sizeFromShape(x.shape.slice(1));
+    const n = tf.util.sizeFromShape(indices.shape);
+    const out = backend.makeOutput([...indices.shape, ...x.shape.slice(1)], x.dtype);
+    const o = backend.typedArrayFromHeap(out);
+    const xv = backend.typedArrayFromHeap(x);
+    const iv = backend.typedArrayFromHeap(indices);
+    for (let i = 0; i < n; i++) {
+      const r = iv[i];
+      if (!(r >= 0 && r < rows)) throw new Error(`GatherV2: the index value ${r} is not in [0, ${rows - 1}]`);
+      o.set(xv.subarray(r * inner, (r + 1) * inner), i * inner);
+    }
+    return out;
+  };
+}
+
 function override(kernelName: string, kernelFunc: unknown): void {
   if (tf.getKernel(kernelName, "wasm")) tf.unregisterKernel(kernelName, "wasm");
   tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc: kernelFunc as tf.KernelFunc });
@@ -124,6 +152,13 @@ function override(kernelName: string, kernelFunc: unknown): void {
 
 export function registerWasmExtras(): void {
   override("Slice", slice);
+  const gather = tf.getKernel("GatherV2", "wasm");
+  if (gather && !(gather.kernelFunc as { ftgeo?: boolean }).ftgeo) {
+    const f = gatherRows(gather.kernelFunc);
+    (f as unknown as { ftgeo: boolean }).ftgeo = true;
+    tf.unregisterKernel("GatherV2", "wasm");
+    tf.registerKernel({ kernelName: "GatherV2", backendName: "wasm", setupFunc: gather.setupFunc, kernelFunc: f as unknown as tf.KernelFunc });
+  }
   override("Unpack", unpack);
   if (!tf.getKernel("UnsortedSegmentSum", "wasm")) {
     tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "wasm", kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
