@@ -91,7 +91,7 @@ test("label distances average cluster pairs; minimum distance is the nearest oth
 function geometry(labels: number[], distances: number[][]): SpaceGeometry {
   return {
     checkpointId: "x", task: "t", split: "train", layer: 0, n: 0, dim: 1, labels, numClusters: labels.length, linear: true,
-    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, labels, distances).minDistance, seconds: 0, version: 1,
+    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, labels, distances).minDistance, conflicting: [], seconds: 0, version: 1,
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import { hullDistance } from "../geometry/hull";
 import { initLp } from "../geometry/lp";
-import { makeMatrix, type Matrix } from "../geometry/matrix";
+import { makeMatrix, selectRows, type Matrix } from "../geometry/matrix";
+import { directProbe, findLabelConflicts } from "../geometry/directprobe";
 import type { LayerData } from "../reps/store";
 import { FtgeoError } from "../util/errors";
 
@@ -16,20 +17,13 @@ export interface LayerClusters {
   assignment: Int32Array;
   /** Hull distance between every two clusters (0 on the diagonal and for overlapping hulls). */
   distances: number[][];
+  /**
+   * Rows left out because identical vectors carry different labels (no hyperplane separates them; DirectProbe
+   * refuses such input): their assignment is -1.
+   */
+  conflicting: number[];
 }
 
-interface ClusterModule {
-  directProbe(m: Matrix, labels: ArrayLike<number>): { clusters: { label: number; members: number[] }[] };
-}
-
-function clusterModule(): ClusterModule {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return require("../geometry/cluster") as ClusterModule;
-  } catch (e) {
-    throw new FtgeoError(`DirectProbe clustering (lib/geometry/cluster) is not available: ${(e as Error).message}`);
-  }
-}
 
 function layerMatrix(d: Pick<LayerData, "n" | "dim" | "data">): Matrix {
   return makeMatrix(d.n, d.dim, d.data);
@@ -37,7 +31,7 @@ function layerMatrix(d: Pick<LayerData, "n" | "dim" | "data">): Matrix {
 
 function membersOf(assignment: ArrayLike<number>, k: number): number[][] {
   const out: number[][] = Array.from({ length: k }, () => []);
-  for (let i = 0; i < assignment.length; i++) out[assignment[i]].push(i);
+  for (let i = 0; i < assignment.length; i++) if (assignment[i] >= 0) out[assignment[i]].push(i);
   return out;
 }
 
@@ -59,14 +53,20 @@ export function clusterDistances(m: Matrix, members: number[][]): number[][] {
 /** DirectProbe clusters of a layer and the distances between them. */
 export async function clusterLayer(data: LayerData): Promise<LayerClusters> {
   await initLp();
-  const m = layerMatrix(data);
-  const r = clusterModule().directProbe(m, data.labels);
+  const full = layerMatrix(data);
+  // Identical vectors with different labels (a repeated sentence labelled differently) make DirectProbe's
+  // question unanswerable; leave them out and say so rather than fail the whole section.
+  const conflicting = findLabelConflicts(full, data.labels).flatMap((c) => c.points).sort((a, b) => a - b);
+  const dropped = new Set(conflicting);
+  const kept = Array.from({ length: data.n }, (_, i) => i).filter((i) => !dropped.has(i));
+  const m = conflicting.length > 0 ? selectRows(full, kept) : full;
+  const labels = conflicting.length > 0 ? Int32Array.from(kept, (i) => data.labels[i]) : data.labels;
+  const r = directProbe(m, labels);
   const assignment = new Int32Array(data.n).fill(-1);
-  r.clusters.forEach((c, k) => c.members.forEach((i) => (assignment[i] = k)));
-  const missing = assignment.indexOf(-1);
-  if (missing >= 0) throw new FtgeoError(`DirectProbe left row ${missing} outside every cluster`);
-  const clusterLabels = r.clusters.map((c) => c.label);
-  return { clusterLabels, assignment, distances: clusterDistances(m, r.clusters.map((c) => c.members)) };
+  r.clusters.forEach((c, k) => c.members.forEach((i) => (assignment[kept[i]] = k)));
+  for (const i of kept) if (assignment[i] < 0) throw new FtgeoError(`DirectProbe left row ${i} outside every cluster`);
+  const members = r.clusters.map((c) => Array.from(c.members, (i) => kept[i]));
+  return { clusterLabels: r.clusters.map((c) => c.label), assignment, distances: clusterDistances(full, members), conflicting };
 }
 
 /** Label of the nearest cluster (Euclidean distance from the point to the cluster's convex hull) for each test row. */

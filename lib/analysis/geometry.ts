@@ -34,6 +34,8 @@ export interface SpaceGeometry {
   distances: number[][];
   /** Each label's smallest distance to another label (NaN for a single label). */
   minDistance: number[];
+  /** Rows left out of the clustering: identical vectors with different labels. */
+  conflicting: number[];
   seconds: number;
   version: number;
 }
@@ -96,6 +98,7 @@ export async function geometryOfLayer(data: LayerData, meta: { checkpointId: str
     assignment: Array.from(c.assignment),
     distances,
     minDistance,
+    conflicting: c.conflicting,
     seconds: (Date.now() - t0) / 1000,
     version: VERSION,
   };
