@@ -33,7 +33,7 @@ export interface EncodeOptions {
   progressLabel?: string;
 }
 
-export interface SentenceVectors {
+export interface SentenceEncoding {
   /** Position of the sentence in the input. */
   index: number;
   numWords: number;
@@ -113,7 +113,7 @@ export async function* encodeSentences(
   tokenizer: BertTokenizer,
   sentences: readonly (readonly string[])[],
   opts: EncodeOptions = {},
-): AsyncGenerator<SentenceVectors, EncodeStats, undefined> {
+): AsyncGenerator<SentenceEncoding, EncodeStats, undefined> {
   const cfg = model.config;
   const H = cfg.hidden_size;
   const L = cfg.num_hidden_layers;
@@ -177,7 +177,7 @@ export async function* encodeSentences(
 
   for (let c = 0; c < chunks.length; c++) {
     const [first, last] = chunks[c];
-    const out: SentenceVectors[] = [];
+    const out: SentenceEncoding[] = [];
     for (let s = first; s < last; s++) {
       const n = aligned[s].spans.length;
       out.push({
