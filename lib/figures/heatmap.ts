@@ -36,8 +36,8 @@ export function heatmapChart(cells: readonly HeatCell[], opts: HeatmapOptions = 
   const cols = orderOf(cells, (c) => c.col);
   const format = opts.format ?? ".2f";
   const showValues = opts.showValues ?? cells.length <= 144;
-  const x = { field: "col", type: "nominal", sort: cols, title: opts.colTitle ?? null, axis: { labelAngle: -45 } };
-  const y = { field: "row", type: "nominal", sort: rows, title: opts.rowTitle ?? null };
+  const x = { field: "col", type: "nominal", sort: cols, title: opts.colTitle ?? null, axis: { labelAngle: -45, grid: false } };
+  const y = { field: "row", type: "nominal", sort: rows, title: opts.rowTitle ?? null, axis: { grid: false } };
   const layers: Record<string, unknown>[] = [
     {
       mark: { type: "rect" },
