@@ -128,3 +128,18 @@ test("feature-based: the encoder stays frozen, the layer mix and head train", { 
   assert.equal(changed("scalar_mix.weights"), true);
   assert.equal(changed("classifier.bias"), true);
 });
+
+test("pair (dep: [dependent; head]) and sentence ([CLS], trec50) heads train and snapshot with the right shapes", { timeout: 180_000 }, async () => {
+  for (const [task, width] of [["dep", 64], ["trec50", 32]] as const) {
+    const out = tmp();
+    const r = await finetune({ model: tinyBert, task, out, limit: 8, batch: 4, maxSteps: 2, snapshotEval: false, progressSink: silentSink(), log: () => {} });
+    assert.equal(r.steps, 2);
+    assert.ok(r.testAccuracy !== null && r.testAccuracy >= 0 && r.testAccuracy <= 1, `${task}: test accuracy ${r.testAccuracy}`);
+    const info = readHeadInfo(r.finalModel!)!;
+    const w = readSafetensors(path.join(r.finalModel!, "model.safetensors")).tensors.get("classifier.weight")!;
+    assert.deepEqual(w.shape, [info.labels.length, width], task);
+    const m = readManifest(out)!;
+    assert.equal(m.status, "done");
+    assert.ok(m.epochs.length === 1 && m.epochs[0].trainLoss! > 0, `${task}: one (partial) epoch logged with its loss`);
+  }
+});
