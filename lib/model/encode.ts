@@ -136,6 +136,7 @@ export async function* encodeSentences(
   const bytesPerWord = layers.length * H * 4;
 
   // Tokenize everything first (cheap, cached per word) so the total work is known for progress and ETA.
+  const alignStart = Date.now();
   const aligned: AlignedSentence[] = sentences.map((s, i) => {
     if (!Array.isArray(s)) throw argError(`sentences[${i}]`, "expected an array of words");
     return alignSentence(tokenizer, s, { maxLength, stride: opts.stride });
@@ -171,8 +172,8 @@ export async function* encodeSentences(
     windowedSentences: aligned.filter((a) => a.windows.length > 1).length,
     truncatedWords: aligned.reduce((n, a) => n + a.truncatedWords, 0),
   };
-  // Time spent encoding, excluding the consumer's work between yields.
-  let busyMs = 0;
+  // Time spent encoding (tokenization included), excluding the consumer's work between yields.
+  let busyMs = Date.now() - alignStart;
   let batchNo = 0;
 
   for (let c = 0; c < chunks.length; c++) {
