@@ -12,7 +12,8 @@ import { writeJsonAtomic } from "../util/atomic";
 import { argError } from "../util/errors";
 import { Progress, type ProgressSink } from "../util/progress";
 import { Rng } from "../util/rng";
-import { MlpProbe, type Dataset, type MlpConfig } from "./mlp";
+import type { Dataset } from "./mlp";
+import { defaultWorkers, ProbePool, type TrainJob } from "./pool";
 
 export interface GridSpec {
   hidden: [number, number][];
@@ -65,6 +66,8 @@ export interface ProbeOptions {
   /** Extra identity for the cache key (e.g. checkpoint / task / layer). */
   key?: string;
   progress?: ProgressSink;
+  /** Parallel trainings (worker threads; default: the machine's cores, FTGEO_PROBE_WORKERS overrides). */
+  workers?: number;
 }
 
 export interface ConfigResult {
@@ -94,7 +97,7 @@ export interface ProbeResult {
   /** Population standard deviation (numpy's default) of the seeds' test accuracies. */
   std: number;
   maxIter: number;
-  /** Training time (sum over configurations and seeds, including earlier interrupted runs). */
+  /** Training time (sum over configurations and seeds, including earlier interrupted runs; CPU-seconds with workers). */
   seconds: number;
   done: boolean;
 }
@@ -178,40 +181,49 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   }
 
   const configs = opts.grid.hidden.flatMap((h) => opts.grid.alphas.map((a) => ({ hidden: h, alpha: a })));
+  const same = (r: { hidden: [number, number]; alpha: number }, c: { hidden: [number, number]; alpha: number }) =>
+    r.hidden[0] === c.hidden[0] && r.hidden[1] === c.hidden[1] && r.alpha === c.alpha;
   const total = configs.length + seeds;
   const progress = new Progress("probe grid", total, "configs", opts.progress, result.grid.length + result.seeds.length);
-  for (const c of configs) {
-    if (result.grid.some((r) => r.hidden[0] === c.hidden[0] && r.hidden[1] === c.hidden[1] && r.alpha === c.alpha)) continue;
-    const cfg: MlpConfig = { hidden: c.hidden, alpha: c.alpha, seed, maxIter };
-    const probe = await MlpProbe.train(train, numClasses, cfg, { rows: fitRows });
-    const acc = dev ? probe.accuracy(dev) : probe.accuracy(train, selRows);
-    result.grid.push({ hidden: c.hidden, alpha: c.alpha, selectionAccuracy: acc, epochs: probe.info.epochs, seconds: probe.info.seconds });
-    result.seconds += probe.info.seconds;
+  const pool = new ProbePool({ train, dev, test, numClasses }, opts.workers ?? defaultWorkers());
+  try {
+    const todo = configs.filter((c) => !result.grid.some((r) => same(r, c)));
+    await Promise.all(
+      todo.map(async (c) => {
+        const job: TrainJob = {
+          cfg: { hidden: c.hidden, alpha: c.alpha, seed, maxIter },
+          rows: fitRows,
+          evaluate: [dev ? { set: "dev" } : { set: "train", rows: selRows }],
+        };
+        const r = await pool.run(job);
+        const acc = r.accuracies[0];
+        result.grid.push({ hidden: c.hidden, alpha: c.alpha, selectionAccuracy: acc, epochs: r.info.epochs, seconds: r.info.seconds });
+        result.seconds += r.info.seconds;
+        save();
+        const bestSoFar = Math.max(...result.grid.map((g) => g.selectionAccuracy));
+        progress.update(result.grid.length + result.seeds.length, 1, { hidden: c.hidden.join("x"), alpha: c.alpha, acc, best: bestSoFar, epochs: r.info.epochs });
+      }),
+    );
+    // Grid order, whatever order the workers finished in; ties go to the configuration listed first.
+    result.grid.sort((a, b) => configs.findIndex((c) => same(a, c)) - configs.findIndex((c) => same(b, c)));
+    let best = result.grid[0];
+    for (const r of result.grid) if (r.selectionAccuracy > best.selectionAccuracy) best = r;
+    result.best = { hidden: best.hidden, alpha: best.alpha, selectionAccuracy: best.selectionAccuracy };
     save();
-    const bestSoFar = Math.max(...result.grid.map((r) => r.selectionAccuracy));
-    progress.update(result.grid.length, 1, { hidden: c.hidden.join("x"), alpha: c.alpha, acc, best: bestSoFar, epochs: probe.info.epochs });
-  }
-  // Best: highest selection accuracy; ties go to the configuration listed first (smaller networks first in "full").
-  let best = result.grid[0];
-  for (const r of result.grid) if (r.selectionAccuracy > best.selectionAccuracy) best = r;
-  result.best = { hidden: best.hidden, alpha: best.alpha, selectionAccuracy: best.selectionAccuracy };
-  save();
 
-  for (let s = result.seeds.length; s < seeds; s++) {
-    const cfg: MlpConfig = { hidden: best.hidden, alpha: best.alpha, seed: seed + 1 + s, maxIter };
-    const probe = await MlpProbe.train(train, numClasses, cfg);
-    const testAccuracy = probe.accuracy(test);
-    result.seeds.push({
-      seed: cfg.seed,
-      testAccuracy,
-      trainAccuracy: probe.accuracy(train),
-      epochs: probe.info.epochs,
-      converged: probe.info.converged,
-      seconds: probe.info.seconds,
-    });
-    result.seconds += probe.info.seconds;
-    save();
-    progress.update(configs.length + result.seeds.length, 1, { seed: cfg.seed, test: testAccuracy, epochs: probe.info.epochs });
+    const seedList = Array.from({ length: seeds }, (_, s) => seed + 1 + s).filter((sd) => !result.seeds.some((r) => r.seed === sd));
+    await Promise.all(
+      seedList.map(async (sd) => {
+        const r = await pool.run({ cfg: { hidden: best.hidden, alpha: best.alpha, seed: sd, maxIter }, evaluate: [{ set: "test" }, { set: "train" }] });
+        result.seeds.push({ seed: sd, testAccuracy: r.accuracies[0], trainAccuracy: r.accuracies[1], epochs: r.info.epochs, converged: r.info.converged, seconds: r.info.seconds });
+        result.seconds += r.info.seconds;
+        save();
+        progress.update(result.grid.length + result.seeds.length, 1, { seed: sd, test: r.accuracies[0], epochs: r.info.epochs });
+      }),
+    );
+    result.seeds.sort((a, b) => a.seed - b.seed);
+  } finally {
+    await pool.close();
   }
   const ms = meanStd(result.seeds.map((r) => r.testAccuracy));
   result.mean = ms.mean;
