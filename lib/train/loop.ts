@@ -226,7 +226,16 @@ export async function runTraining(o: LoopOptions): Promise<LoopResult> {
       lossSum = 0;
       lossCount = 0;
     }
+    // Each update is synchronous work chained by promises that resolve as microtasks; yielding to the event loop
+    // lets signal handlers (Ctrl-C, kill) and timers run, or shouldStop would never see them.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (o.shouldStop?.() && done < o.totalSteps) {
+      // Keep everything done so far: a stopped session resumes from here, not from the previous snapshot.
+      if (done % o.snapshotEvery !== 0) {
+        await snapshot(done, lossCount > 0 ? lossSum / lossCount : null, lr, known);
+        lossSum = 0;
+        lossCount = 0;
+      }
       stopped = true;
       break;
     }
