@@ -23,6 +23,7 @@ export const usage = `usage: ftgeo finetune --model <folder|hf-id|random:tiny> -
   --adapters SIZE      add bottleneck adapters and train only them (+ LayerNorms, head)
   --feature-based      frozen encoder, learned weighted sum of all layers into the head
   --snapshot-every N   snapshot every N updates (default: every epoch); always at update 0 and at the end
+  --group-by-length    batch sentences of similar length (still random batches; much less padding)
   --max-steps N        stop after N updates (the schedule is laid out for N)
   --limit N            use only the first N sentences of each split (quick runs)
   --max-length N       longest model row (longer sentences are windowed); default the model's maximum
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     "freeze-layers": { type: "string" },
     adapters: { type: "string" },
     "feature-based": { type: "boolean" },
+    "group-by-length": { type: "boolean" },
     "snapshot-every": { type: "string" },
     "max-steps": { type: "string" },
     limit: { type: "string" },
@@ -74,6 +76,7 @@ export async function run(argv: string[]): Promise<number> {
     freezeLayers: opt("freeze-layers", { int: true, min: 0 }),
     adapters: opt("adapters", { int: true, min: 1 }),
     featureBased: values["feature-based"] === true,
+    groupByLength: values["group-by-length"] === true,
     snapshotEvery: opt("snapshot-every", { int: true, min: 1 }),
     maxSteps: opt("max-steps", { int: true, min: 1 }),
     limit: opt("limit", { int: true, min: 1 }),
