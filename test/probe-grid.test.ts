@@ -91,3 +91,13 @@ test("curves: memorisation split and learning curves (random labels: memorised o
   assert.deepEqual(lc.map((p) => p.size), [10, 100]);
   assert.equal(lc[0].accuracy.test.values.length, 2);
 });
+
+test("grid: worker threads give the same results as training in this thread", async () => {
+  const train = blobs(120, 8);
+  const test = blobs(60, 9);
+  const opts = { train, test, numClasses: 3, grid: gridSpec("8x8,4x4/1e-3"), seeds: 2, maxIter: 15, progress: silentSink() };
+  const one = await runProbe({ ...opts, workers: 1 });
+  const two = await runProbe({ ...opts, workers: 2 });
+  const strip = (r: ProbeResult) => ({ grid: r.grid.map((g) => ({ ...g, seconds: 0 })), seeds: r.seeds.map((s) => ({ ...s, seconds: 0 })), best: r.best, mean: r.mean });
+  assert.deepEqual(strip(two), strip(one));
+});

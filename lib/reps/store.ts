@@ -54,7 +54,7 @@ export interface RepsRequest {
   limit?: number;
   /** Seed of the subset (default 0). */
   seed?: number;
-  /** Sentences per encoder call (default: sized so one chunk holds ~64 MB of vectors). */
+  /** Sentences per encoder call (default: sized so one chunk holds ~192 MB of vectors). */
   chunkSentences?: number;
   /** "quick" (default): size + fingerprint of header/first/last rows; "full": SHA-256 of every file. */
   verify?: "quick" | "full";
@@ -327,11 +327,12 @@ async function extractPass(req: RepsRequest, sel: Selection, dir: string, layers
     rowsDone = 0;
   }
 
-  // Chunk so that one chunk's vectors for all requested layers stay around 64 MB.
+  // Chunk so that one chunk's vectors for all requested layers stay around 192 MB (larger chunks let the encoder
+  // sort more sentences by length, i.e. pad less).
   let avgWords = 0;
   for (const s of sentenceOrder.slice(0, 200)) avgWords += split.sentences[s].length;
   avgWords = Math.max(1, avgWords / Math.max(1, Math.min(200, sentenceOrder.length)));
-  const chunk = req.chunkSentences ?? Math.max(8, Math.min(1024, Math.floor((64 * 1024 * 1024) / (avgWords * layers.length * hidden * 4))));
+  const chunk = req.chunkSentences ?? Math.max(8, Math.min(1024, Math.floor((192 * 1024 * 1024) / (avgWords * layers.length * hidden * 4))));
 
   const progress = new Progress(`extract ${req.task.name}/${req.split}`, sentenceOrder.length, "sentences", req.progress, sentencesDone);
   const tPass = Date.now();

@@ -58,13 +58,13 @@ export async function run(argv: string[]): Promise<number> {
   const encoder = bertRepsEncoder(handle);
   const layer = numArg(values, "layer", encoder.numLayers - 1, { int: true, min: 0 });
 
-  const splits = await Promise.all(
-    ["train", "dev", "test"].map(async (split) => {
-      const d = await getLayer({ encoder, task, split, limit }, layer);
-      const rec = d.entry.manifest.layers[String(layer)];
-      return { ds: { x: d.data, y: d.labels, n: d.n, dim: d.dim }, files: [path.join(d.entry.dir, rec.file), path.join(d.entry.dir, d.entry.manifest.labels.file)] };
-    }),
-  );
+  // One split after the other: the three extractions share one model.
+  const splits = [];
+  for (const split of ["train", "dev", "test"]) {
+    const d = await getLayer({ encoder, task, split, limit }, layer);
+    const rec = d.entry.manifest.layers[String(layer)];
+    splits.push({ ds: { x: d.data, y: d.labels, n: d.n, dim: d.dim }, files: [path.join(d.entry.dir, rec.file), path.join(d.entry.dir, d.entry.manifest.labels.file)] });
+  }
   const [train, dev, test] = splits;
   const info = { model: handle.source, task: task.name, layer, n: { train: train.ds.n, dev: dev.ds.n, test: test.ds.n }, dim: train.ds.dim, grid: gridName, configurations: grid.hidden.length * grid.alphas.length, seeds, maxIter };
   console.log(`bench probe: ${JSON.stringify(info)}`);
