@@ -7,7 +7,9 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
-import { buildNativeBlas, nativeBlasPath, nativeMatMulActive } from "../lib/model/native-blas";
+import { buildNativeBlas, nativeBlasPath, nativeMatMulActive, nativeGeluActive } from "../lib/model/native-blas";
+import { gelu } from "../lib/model/layers";
+import { erf } from "./model-reference";
 import { initBackend } from "../lib/model/backend";
 import { Rng } from "../lib/util/rng";
 
@@ -86,4 +88,26 @@ test("native matMul equals a Float64 product for transposed, batched and broadca
   // A fused activation is not handled natively: the wasm kernel still computes it.
   const r = tf.tidy(() => tf.fused.matMul({ a: tf.tensor2d([[1, -2]]), b: tf.tensor2d([[1], [1]]), activation: "relu" }).dataSync());
   assert.deepEqual(Array.from(r), [0]);
+});
+
+test("native exact GELU and its gradient equal Float64 x Phi(x) and Phi(x) + x phi(x)", { skip: why ?? false }, async () => {
+  await initBackend("wasm");
+  assert.ok(nativeGeluActive());
+  const xs = Float32Array.from({ length: 2001 }, (_, i) => -10 + i * 0.01);
+  const dy = Float32Array.from(xs, (_, i) => 1 + (i % 7) * 0.25);
+  const x = tf.tensor1d(xs);
+  const y = gelu(x).dataSync();
+  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(gelu(t), tf.tensor1d(dy))))(x).dataSync();
+  let wy = 0;
+  let wg = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i];
+    const cdf = 0.5 * (1 + erf(v / Math.SQRT2));
+    const pdf = Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+    wy = Math.max(wy, Math.abs(y[i] - v * cdf));
+    wg = Math.max(wg, Math.abs(g[i] - dy[i] * (cdf + v * pdf)));
+  }
+  assert.ok(wy < 2e-6, `GELU max error ${wy}`);
+  assert.ok(wg < 5e-6, `GELU gradient max error ${wg}`);
+  assert.ok(Number.isNaN(gelu(tf.tensor1d([NaN])).dataSync()[0]), "NaN stays NaN");
 });

@@ -155,6 +155,18 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 /** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as Hugging Face's "gelu". */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const native = require("./native-blas") as typeof import("./native-blas");
+  if (native.nativeGeluActive()) {
+    const g = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xx]);
+      return {
+        value: tf.engine().runKernel(native.GELU_KERNEL, { x: xx }) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.engine().runKernel(native.GELU_GRAD_KERNEL, { x: saved[0], dy }) as tf.Tensor],
+      };
+    });
+    return g(x);
+  }
   const f = custom((xx: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xx]);
     const value = tf.tidy(() => tf.mul(tf.mul(xx, 0.5), tf.add(tf.erf(tf.mul(xx, SQRT1_2)), 1)));

@@ -18,6 +18,8 @@ import { repoRoot } from "../util/paths";
 export interface NativeBlas {
   sgemm(heap: ArrayBuffer, batch: number, aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, m: number, n: number, k: number, transA: number, transB: number, biasOff: number): void;
   threads(set?: number): number;
+  gelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
+  geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number): void;
 }
 
 /** Where the compiled addon lives (build output, not committed). */
@@ -39,7 +41,7 @@ export function buildNativeBlas(): string {
   const cblas = cblasDirs.find((d) => fs.existsSync(path.join(d, "cblas.h")));
   if (!cblas) throw new FtgeoError("native BLAS: cblas.h not found (install libopenblas-dev)");
   const tmp = `${out}.tmp-${process.pid}`;
-  const args = ["-O2", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=ftgeo_blas", `-I${nodeInclude}`, `-I${cblas}`, sourcePath(), "-o", tmp, "-lopenblas"];
+  const args = ["-O3", "-march=native", "-ffast-math", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=ftgeo_blas", `-I${nodeInclude}`, `-I${cblas}`, sourcePath(), "-o", tmp, "-lopenblas", "-lm"];
   const r = spawnSync("gcc", args, { encoding: "utf8" });
   if (r.error || r.status !== 0) {
     throw new FtgeoError(`native BLAS: gcc ${args.join(" ")} failed: ${(r.error?.message ?? r.stderr).trim()}`);
@@ -72,6 +74,7 @@ export function loadNativeBlas(): NativeBlas | null {
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   wasm: { HEAPU8: Uint8Array };
 }
 
@@ -151,8 +154,45 @@ export function registerNativeMatMul(): boolean {
       return orig(args as never);
     }) as unknown as tf.KernelFunc,
   );
+  if (typeof blas.gelu === "function" && typeof blas.geluGrad === "function") {
+    const off = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    tf.registerKernel({
+      kernelName: GELU_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ((args: KernelArgs) => {
+        const backend = args.backend as WasmBackendLike;
+        const x = args.inputs.x as tf.TensorInfo;
+        const out = backend.makeOutput(x.shape.slice(), "float32");
+        blas.gelu(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, out), tf.util.sizeFromShape(x.shape));
+        return out;
+      }) as unknown as tf.KernelFunc,
+    });
+    tf.registerKernel({
+      kernelName: GELU_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ((args: KernelArgs) => {
+        const backend = args.backend as WasmBackendLike;
+        const x = args.inputs.x as tf.TensorInfo;
+        const dy = args.inputs.dy as tf.TensorInfo;
+        const out = backend.makeOutput(x.shape.slice(), "float32");
+        blas.geluGrad(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, dy), off(backend, out), tf.util.sizeFromShape(x.shape));
+        return out;
+      }) as unknown as tf.KernelFunc,
+    });
+    geluRegistered = true;
+  }
   registered = true;
   return true;
+}
+
+/** Kernel names of the native exact GELU and its gradient (registered for wasm only, with the addon). */
+export const GELU_KERNEL = "FtgeoGeluErf";
+export const GELU_GRAD_KERNEL = "FtgeoGeluErfGrad";
+let geluRegistered = false;
+
+/** True when GELU_KERNEL / GELU_GRAD_KERNEL can run on the active backend. */
+export function nativeGeluActive(): boolean {
+  return geluRegistered && tf.getBackend() === "wasm";
 }
 
 export function nativeMatMulActive(): boolean {
