@@ -151,6 +151,7 @@ export class MlpProbe {
     const xbT = new Float32Array(batch * d);
     const d3 = new Float32Array(batch * K);
     const gb3 = new Float32Array(K);
+    const colSum = [new Float32Array(h1), new Float32Array(h2)];
     const [L1, L2, L3] = layers;
     for (let epoch = 0; epoch < maxIter; epoch++) {
       rng.shuffle(order);
@@ -210,11 +211,10 @@ export class MlpProbe {
           const gW3 = tf.matMul(tf.transpose(fwd.a2), dz);
           const dl2 = tf.mul(tf.matMul(dz, up.W3T), tf.step(fwd.a2));
           const gW2 = tf.matMul(tf.transpose(fwd.a1), dl2);
-          const gb2 = tf.sum(dl2, 0);
           const dl1 = tf.mul(tf.matMul(dl2, up.W2T), tf.step(fwd.a1));
           const gW1 = tf.matMul(up.xT, dl1);
-          const gb1 = tf.sum(dl1, 0);
-          return [gW1, gb1, gW2, gb2, gW3];
+          // Bias gradients (column sums of dl1, dl2) are summed in JavaScript below: cheaper than a reduction kernel.
+          return [gW1, dl1, gW2, dl2, gW3];
         });
         // Adam on the master copies, with the L2 term and the 1/batch scaling folded in (sklearn's gradients).
         const lrT = (lr * Math.sqrt(1 - Math.pow(beta2, t))) / (1 - Math.pow(beta1, t));
@@ -224,7 +224,13 @@ export class MlpProbe {
         for (let l = 0; l < 3; l++) {
           const L = layers[l];
           const gw = readView(grads[2 * l]);
-          const gb = l === 2 ? gb3 : readView(grads[2 * l + 1]);
+          let gb = gb3;
+          if (l < 2) {
+            const delta = readView(grads[2 * l + 1]);
+            gb = colSum[l];
+            gb.fill(0);
+            for (let i = 0, o = 0; i < bs; i++, o += L.fanOut) for (let j = 0; j < L.fanOut; j++) gb[j] += delta[o + j];
+          }
           const { w, wT, mw, vw, b, mb, vb, fanIn, fanOut } = L;
           for (let i = 0; i < w.length; i++) {
             const wi = w[i];
