@@ -10,7 +10,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { narrowBudget, paperBudget, quickBudget, resolveBudget, PAPER_MODELS } from "../lib/analysis/budget";
 import { chooseSentences, subsetTask, taskViews, labelsPresent } from "../lib/analysis/data";
-import { centroidsOf, labelDistances, pca, pearson, spatialSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
+import { centroidsOf, pca, spatialSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
+import { labelDistances } from "../lib/geometry/measures";
 import { cachedResult, type SectionResult } from "../lib/analysis/results";
 import { centroidMovement } from "../lib/analysis/s45-layers";
 import { closestTriple } from "../lib/analysis/s43-spatial";
@@ -71,36 +72,14 @@ test("budgets: paper has the five models and tasks, quick one model; narrowing r
   assert.equal(p.models.length, 5, "narrowing must not change the original budget");
 });
 
-test("label distances average cluster pairs; minimum distance is the nearest other label", () => {
-  // Labels 0 (clusters 0, 1), 1 (cluster 2), 2 (cluster 3).
-  const D = [
-    [0, 9, 2, 6],
-    [9, 0, 4, 8],
-    [2, 4, 0, 5],
-    [6, 8, 5, 0],
-  ];
-  const r = labelDistances([0, 1, 2], [0, 0, 1, 2], D);
-  assert.deepEqual(r.distances, [
-    [0, 3, 7],
-    [3, 0, 5],
-    [7, 5, 0],
-  ]);
-  assert.deepEqual(r.minDistance, [3, 3, 5]);
-});
-
 function geometry(labels: number[], distances: number[][]): SpaceGeometry {
   return {
     checkpointId: "x", task: "t", split: "train", layer: 0, n: 0, dim: 1, labels, numClusters: labels.length, linear: true,
-    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, labels, distances).minDistance, conflicting: [], seconds: 0, version: 1,
+    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, distances, labels).minDistance, conflicting: [], seconds: 0, version: 1,
   };
 }
 
-test("Pearson and spatial similarity: closed forms, self-similarity 1, shared labels only", () => {
-  assert.equal(pearson([1, 2, 3], [2, 4, 6]), 1);
-  assert.ok(Math.abs(pearson([1, 2, 3], [3, 2, 1])! + 1) < 1e-12);
-  // x = [1,2,3,4], y = [1,3,2,4]: r = 0.8 (sxy 4, sxx syy 5).
-  assert.ok(Math.abs(pearson([1, 2, 3, 4], [1, 3, 2, 4])! - 0.8) < 1e-12);
-  assert.equal(pearson([1, 1, 1], [1, 2, 3]), null);
+test("spatial similarity: self-similarity 1, a closed form, shared labels only, null when undefined", () => {
   const a = geometry([0, 1, 2], [[0, 1, 2], [1, 0, 3], [2, 3, 0]]);
   assert.equal(spatialSimilarity(a, a), 1);
   // b lacks label 2 and adds label 5: only the pair (0,1) is shared -> undefined.
@@ -109,6 +88,13 @@ test("Pearson and spatial similarity: closed forms, self-similarity 1, shared la
   // Distances scaled by 2 and shifted: similarity 1.
   const c = geometry([0, 1, 2], [[0, 3, 5], [3, 0, 7], [5, 7, 0]]);
   assert.ok(Math.abs(spatialSimilarity(a, c)! - 1) < 1e-12);
+  // Distance vectors [1, 2, 3, 4, 5, 6] and [1, 3, 2, 4, 6, 5]: r = 1 - 6 * 4 / (6 * 35) = 31/35 (Spearman = Pearson on ranks).
+  const four = (v: number[]) => {
+    const [d01, d02, d03, d12, d13, d23] = v;
+    return geometry([0, 1, 2, 3], [[0, d01, d02, d03], [d01, 0, d12, d13], [d02, d12, 0, d23], [d03, d13, d23, 0]]);
+  };
+  assert.ok(Math.abs(spatialSimilarity(four([1, 2, 3, 4, 5, 6]), four([1, 3, 2, 4, 6, 5]))! - 31 / 35) < 1e-12);
+  assert.equal(spatialSimilarity(four([1, 1, 1, 1, 1, 1]), four([1, 3, 2, 4, 6, 5])), null);
   assert.deepEqual(closestTriple(a), [0, 1, 2]);
   const changes = minDistanceChanges(a, c, ["A", "B", "C"]);
   assert.deepEqual(changes.map((x) => x.change), [2, 2, 3]);

@@ -95,7 +95,8 @@ export function paperBudget(): AnalysisBudget {
     modelNames: { ...PAPER_MODELS },
     modelNote: "the paper's five models from the Hugging Face hub",
     tasks: [...PAPER_TASKS],
-    finetune: { batch: 32, lr: 3e-4, seed: 1, snapshots: 10, data: {} },
+    // Micro-batches of 8 (gradient accumulation, the same updates) keep BERT-base within the 4 GiB wasm heap.
+    finetune: { batch: 32, microBatch: 8, lr: 3e-4, seed: 1, snapshots: 10, data: {} },
     analysis: {},
     probe: { grid: "full", seeds: 5, maxIter: 1000 },
     memorisation: { model: "google/bert_uncased_L-4_H-512_A-8", task: "ps-fxn", fractions: [0.1, 0.25, 0.5, 0.75, 1], seeds: 3, hidden: [256, 256], alpha: 1e-4 },
@@ -115,7 +116,7 @@ export function quickBudget(): AnalysisBudget {
     modelNote: m.note,
     tasks: ["pos", "ps-role", "ps-fxn", "trec50"],
     // Tiny data and a short schedule: the point is a run of every step of the pipeline in minutes.
-    finetune: { epochs: 4, batch: 16, lr: 3e-4, seed: 1, snapshots: 4, data: { train: 2400, dev: 200, test: 400 } },
+    finetune: { epochs: 3, batch: 16, lr: 3e-4, seed: 1, snapshots: 4, data: { train: 1200, dev: 200, test: 400 } },
     analysis: { train: 600, dev: 200, test: 300 },
     probe: { grid: "64x64/1e-4,1e-2", seeds: 2, maxIter: 150 },
     memorisation: { model: m.spec, task: "pos", fractions: [0.25, 0.5, 1], seeds: 2, hidden: [64, 64], alpha: 1e-4 },

@@ -1,9 +1,9 @@
 /**
  * The bridge from the analyses to DirectProbe (lib/geometry): cluster one layer's vectors, measure the distances
  * between the clusters (hull distance = twice the hard-margin SVM margin), and predict test points by the nearest
- * cluster. Everything here is composition of lib/geometry; no geometry is re-implemented.
+ * cluster, for vectors from the representation store. Composition of lib/geometry only.
  */
-import { hullDistance } from "../geometry/hull";
+import { clusterDistanceMatrix, predictNearestCluster as nearestCluster } from "../geometry/measures";
 import { initLp } from "../geometry/lp";
 import { makeMatrix, selectRows, type Matrix } from "../geometry/matrix";
 import { directProbe, findLabelConflicts } from "../geometry/directprobe";
@@ -15,7 +15,7 @@ export interface LayerClusters {
   clusterLabels: number[];
   /** Cluster of each row. */
   assignment: Int32Array;
-  /** Hull distance between every two clusters (0 on the diagonal and for overlapping hulls). */
+  /** Hull distance between every two clusters (0 on the diagonal and for overlapping hulls; NaN for same-label pairs). */
   distances: number[][];
   /**
    * Rows left out because identical vectors carry different labels (no hyperplane separates them; DirectProbe
@@ -35,21 +35,6 @@ function membersOf(assignment: ArrayLike<number>, k: number): number[][] {
   return out;
 }
 
-/** Hull distances between every two clusters of one space. */
-export function clusterDistances(m: Matrix, members: number[][]): number[][] {
-  const k = members.length;
-  const d = Array.from({ length: k }, () => new Array<number>(k).fill(0));
-  for (let a = 0; a < k; a++) {
-    for (let b = a + 1; b < k; b++) {
-      const r = hullDistance({ m, rows: members[a] }, { m, rows: members[b] }, { goal: "distance" });
-      const v = r.status === "overlap" ? 0 : r.upper;
-      d[a][b] = v;
-      d[b][a] = v;
-    }
-  }
-  return d;
-}
-
 /** DirectProbe clusters of a layer and the distances between them. */
 export async function clusterLayer(data: LayerData): Promise<LayerClusters> {
   await initLp();
@@ -66,28 +51,13 @@ export async function clusterLayer(data: LayerData): Promise<LayerClusters> {
   r.clusters.forEach((c, k) => c.members.forEach((i) => (assignment[kept[i]] = k)));
   for (const i of kept) if (assignment[i] < 0) throw new FtgeoError(`DirectProbe left row ${i} outside every cluster`);
   const members = r.clusters.map((c) => Array.from(c.members, (i) => kept[i]));
-  return { clusterLabels: r.clusters.map((c) => c.label), assignment, distances: clusterDistances(full, members), conflicting };
+  return { clusterLabels: r.clusters.map((c) => c.label), assignment, distances: clusterDistanceMatrix(full, members.map((rows, k) => ({ label: r.clusters[k].label, members: rows }))), conflicting };
 }
 
 /** Label of the nearest cluster (Euclidean distance from the point to the cluster's convex hull) for each test row. */
 export async function predictNearestCluster(train: LayerData, assignment: ArrayLike<number>, clusterLabels: number[], test: LayerData): Promise<Int32Array> {
   await initLp();
-  const m = layerMatrix(train);
   const members = membersOf(assignment, clusterLabels.length);
-  const t = layerMatrix(test);
-  const out = new Int32Array(test.n);
-  for (let i = 0; i < test.n; i++) {
-    let best = Infinity;
-    let label = -1;
-    for (let k = 0; k < members.length; k++) {
-      const r = hullDistance({ m: t, rows: [i] }, { m, rows: members[k] }, { goal: "distance" });
-      const dist = r.status === "overlap" ? 0 : r.upper;
-      if (dist < best) {
-        best = dist;
-        label = clusterLabels[k];
-      }
-    }
-    out[i] = label;
-  }
-  return out;
+  const clusters = members.map((rows, k) => ({ label: clusterLabels[k], members: rows }));
+  return nearestCluster(layerMatrix(train), clusters, layerMatrix(test)).labels;
 }

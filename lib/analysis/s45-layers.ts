@@ -5,6 +5,7 @@
  * - per layer, PCA of the labels' centroid difference vectors (fine-tuned minus original): how far and in how
  *   many directions each layer moves.
  */
+import { centroidMovement as movementOf } from "../geometry/centroids";
 import { AnalysisContext, type SectionOptions } from "./context";
 import { labelCentroids, pca, spaceGeometry, spatialSimilarity } from "./geometry";
 import { modelLayers } from "./reps";
@@ -48,20 +49,14 @@ export interface LayerResults extends SectionResult {
 
 export const TITLE_45 = "4.5 Layer behaviour";
 
-function euclid(a: number[], b: number[]): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
-
 /** Per label present in both: Euclidean distance between its centroids in two spaces (label index -> movement). */
 export function centroidMovement(a: Map<number, number[]>, b: Map<number, number[]>): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const [l, ca] of a) {
-    const cb = b.get(l);
-    if (cb) out.set(l, euclid(ca, cb));
-  }
-  return out;
+  const asCentroids = (m: Map<number, number[]>) => {
+    const labels = [...m.keys()].sort((x, y) => x - y);
+    return { labels, centroids: labels.map((l) => Float64Array.from(m.get(l)!)), counts: labels.map(() => 1) };
+  };
+  const r = movementOf(asCentroids(a), asCentroids(b));
+  return new Map(r.labels.map((l, i) => [l, r.movement[i]]));
 }
 
 export function layerFindings(r: Omit<LayerResults, "meta">): string[] {
