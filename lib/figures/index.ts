@@ -4,4 +4,5 @@ export * from "./bar";
 export * from "./line";
 export * from "./paths";
 export * from "./heatmap";
+export * from "./scatter";
 export * from "./render";
