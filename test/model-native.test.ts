@@ -61,6 +61,9 @@ test("native matMul equals a Float64 product for transposed, batched and broadca
     [[4, 5, 7], [4, 3, 5], true, true],
     [[4, 7, 5], [1, 5, 3], false, false],
     [[1, 7, 5], [4, 5, 3], false, false],
+    [[1, 1, 9], [1, 9, 4], false, false],
+    [[1, 1, 9], [1, 4, 9], false, true],
+    [[3, 1, 9], [3, 9, 4], false, false],
   ];
   for (const [as, bs, ta, tb] of cases) {
     const a = rnd(as.reduce((x, y) => x * y, 1));

@@ -11,6 +11,7 @@
  * Linear weights are kept in Hugging Face's layout [out, in].
  */
 import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../util/rng";
 
 /**
  * Transposed copies of weight tensors, reused while the weight is unchanged. A tf.Variable that is assigned gets
@@ -72,6 +73,32 @@ export function custom(f: (...args: any[]) => CustomResult): (...xs: tf.Tensor[]
   return tf.customGrad(f as never) as unknown as (...xs: tf.Tensor[]) => tf.Tensor;
 }
 
+/** a^T b for 2-D a, b: one transposed product where that is fast, else an explicit transpose first (see the header). */
+function matMulAT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return slowBatchedMatMul() ? tf.matMul(tr(a), b) : tf.matMul(a, b, true, false);
+}
+
+/** Rows of ones for colSum, by row count (a few batch shapes recur). */
+const onesRows = new Map<number, tf.Tensor2D>();
+
+/**
+ * Sum over the rows of a 2-D tensor as a product with a row of ones: the wasm Sum kernel reduces a non-last axis
+ * by transposing first, the product is one pass.
+ */
+export function colSum(x: tf.Tensor2D): tf.Tensor1D {
+  const [n, c] = x.shape;
+  let ones = onesRows.get(n);
+  if (!ones || ones.isDisposed) {
+    if (onesRows.size >= 8) {
+      for (const t of onesRows.values()) t.dispose();
+      onesRows.clear();
+    }
+    ones = tf.keep(tf.ones([1, n])) as tf.Tensor2D;
+    onesRows.set(n, ones);
+  }
+  return tf.reshape(tf.matMul(ones, x), [c]);
+}
+
 /** Transpose a 2-D tensor (the backward passes need explicit transposes; see the header). */
 function tr(x: tf.Tensor): tf.Tensor2D {
   return tf.transpose(x as tf.Tensor2D);
@@ -87,7 +114,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tenso
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
         const dy2 = dy as tf.Tensor2D;
-        return [tf.matMul(dy2, sw), tf.matMul(tr(dy2), sx), tf.sum(dy2, 0)];
+        return [tf.matMul(dy2, sw), matMulAT(dy2, sx), colSum(dy2)];
       },
     };
   });
@@ -116,8 +143,8 @@ export function linearConcat(key: string, x: tf.Tensor2D, ws: tf.Tensor2D[], bs:
         const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
         const dy2 = dy as tf.Tensor2D;
         const dx = tf.matMul(dy2, sw);
-        const dw = tf.matMul(tr(dy2), sx);
-        const db = tf.sum(dy2, 0);
+        const dw = matMulAT(dy2, sx);
+        const db = colSum(dy2);
         return [dx, ...tf.split(dw, outs, 0), ...tf.split(db, outs, 0)];
       },
     };
@@ -143,7 +170,7 @@ export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D,
         const m1 = tf.mean(dxhat, -1, true);
         const m2 = tf.mean(tf.mul(dxhat, sxhat), -1, true);
         const dx = tf.mul(sr, tf.sub(tf.sub(dxhat, m1), tf.mul(sxhat, m2)));
-        return [dx, tf.sum(tf.mul(dy, sxhat), 0), tf.sum(dy, 0)];
+        return [dx, colSum(tf.mul(dy, sxhat) as tf.Tensor2D), colSum(dy as tf.Tensor2D)];
       },
     };
   });
@@ -201,16 +228,23 @@ export function activation(name: string, x: tf.Tensor): tf.Tensor {
 
 /**
  * Inverted dropout with a mask drawn from `seed` (deterministic). Returns x unchanged when rate is 0.
- * The mask is drawn in JS (tf.randomUniform with a seed) so it does not depend on the backend.
  */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (rate <= 0) return x;
   return tf.tidy(() => tf.mul(x, dropoutMask(x.shape, rate, seed)));
 }
 
-/** The scaled keep-mask (0 or 1/(1-rate)) of dropout. */
+/**
+ * The scaled keep-mask (0 or 1/(1-rate)) of dropout, drawn in JS from the project's seeded generator (one pass, the
+ * same on every backend).
+ */
 export function dropoutMask(shape: number[], rate: number, seed: number): tf.Tensor {
-  return tf.tidy(() => tf.div(tf.cast(tf.greaterEqual(tf.randomUniform(shape, 0, 1, "float32", seed), rate), "float32"), 1 - rate));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  const rng = new Rng(seed);
+  const keep = 1 / (1 - rate);
+  for (let i = 0; i < n; i++) data[i] = rng.next() >= rate ? keep : 0;
+  return tf.tensor(data, shape, "float32");
 }
 
 /**

@@ -61,6 +61,12 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
       for (int r = 0; r < m; r++) memcpy(C + (int64_t)r * n, bias, (size_t)n * 4);
       beta = 1.0f;
     }
+    if (m == 1 && !transA && biasOff < 0) {
+      /* A row vector times B (e.g. column sums as ones x B): sgemv streams B once; sgemm with m = 1 is slow. */
+      if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, B, k, A, 1, 0.0f, C, 1);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, B, n, A, 1, 0.0f, C, 1);
+      continue;
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A,
                 transA ? m : k, B, transB ? k : n, beta, C, n);
   }
