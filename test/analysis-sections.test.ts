@@ -115,6 +115,10 @@ test("4.3: one minimum distance per label and snapshot, step 0 first, centroid p
     assert.ok(p.explained[0] >= p.explained[1] && p.explained[0] <= 1 + 1e-9);
   }
   assert.equal(r.clusters.length, r.snapshots.length);
+  // A snapshot that kept the previous snapshot's clusters has as many clusters as it.
+  r.snapshots.forEach((s, i) => {
+    if (i > 0 && !r.reclustered.includes(s.step)) assert.equal(r.clusters[i], r.clusters[i - 1]);
+  });
 });
 
 test("4.4: per-label changes add up, accuracies in [0, 1]", async () => {

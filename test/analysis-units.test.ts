@@ -13,6 +13,7 @@ import { chooseSentences, subsetTask, taskViews, labelsPresent } from "../lib/an
 import { centroidsOf, pca, spatialSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
 import { labelDistances } from "../lib/geometry/measures";
 import { cachedResult, type SectionResult } from "../lib/analysis/results";
+import { clusterLayer, followLayer } from "../lib/analysis/direct";
 import { centroidMovement } from "../lib/analysis/s45-layers";
 import { closestTriple } from "../lib/analysis/s43-spatial";
 import { minDistanceChanges } from "../lib/analysis/s44-cross-task";
@@ -75,7 +76,7 @@ test("budgets: paper has the five models and tasks, quick one model; narrowing r
 function geometry(labels: number[], distances: number[][]): SpaceGeometry {
   return {
     checkpointId: "x", task: "t", split: "train", layer: 0, n: 0, dim: 1, labels, numClusters: labels.length, linear: true,
-    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, distances, labels).minDistance, conflicting: [], seconds: 0, version: 1,
+    clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, distances, labels).minDistance, conflicting: [], key: "fresh", followedFrom: null, reclustered: false, seconds: 0, version: 1,
   };
 }
 
@@ -150,4 +151,23 @@ test("results cache: computed once, read the second time, recomputed on refresh"
   await cachedResult(file, compute, true);
   assert.equal(calls, 2);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("following clusters: reused while separable (same clusters, fresh distances), re-clustered when they overlap", async () => {
+  // Space A: label 0 at x < 0, label 1 at x > 0 (one cluster each). Space B: the same rows in an XOR layout,
+  // where the two labels' single clusters overlap.
+  const xs = [[-2, -1], [-1, -2], [-2, 1], [-1, 2], [2, -1], [1, -2], [2, 1], [1, 2]];
+  const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1]);
+  const layer = (rows: number[][]) => ({ n: rows.length, dim: 2, data: Float32Array.from(rows.flat()), labels, index: Int32Array.from(rows.keys()) });
+  const a = await clusterLayer(layer(xs));
+  assert.equal(a.clusterLabels.length, 2);
+  // Shifted by a constant: the same clusters stay separable and their distance is unchanged (2).
+  const shifted = await followLayer(layer(xs.map(([x, y]) => [x + 5, y - 3])), a);
+  assert.equal(shifted.reclustered, false);
+  assert.deepEqual(Array.from(shifted.assignment), Array.from(a.assignment));
+  assert.ok(Math.abs(shifted.distances[0][1] - 2) < 1e-3, `distance ${shifted.distances[0][1]}`);
+  const xor = [[-2, -2], [-1, -1], [2, 2], [1, 1], [-2, 2], [-1, 1], [2, -2], [1, -1]];
+  const b = await followLayer(layer(xor), a);
+  assert.equal(b.reclustered, true);
+  assert.ok(b.clusterLabels.length > 2, `XOR needs more clusters than labels, got ${b.clusterLabels.length}`);
 });

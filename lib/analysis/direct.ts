@@ -7,6 +7,7 @@ import { clusterDistanceMatrix, predictNearestCluster as nearestCluster } from "
 import { initLp } from "../geometry/lp";
 import { makeMatrix, selectRows, type Matrix } from "../geometry/matrix";
 import { directProbe, findLabelConflicts } from "../geometry/directprobe";
+import { clustersSeparable } from "../geometry/follow";
 import type { LayerData } from "../reps/store";
 import { FtgeoError } from "../util/errors";
 
@@ -52,6 +53,32 @@ export async function clusterLayer(data: LayerData): Promise<LayerClusters> {
   for (const i of kept) if (assignment[i] < 0) throw new FtgeoError(`DirectProbe left row ${i} outside every cluster`);
   const members = r.clusters.map((c) => Array.from(c.members, (i) => kept[i]));
   return { clusterLabels: r.clusters.map((c) => c.label), assignment, distances: clusterDistanceMatrix(full, members.map((rows, k) => ({ label: r.clusters[k].label, members: rows }))), conflicting };
+}
+
+/**
+ * Reuse the clusters of another space over the same rows (the previous snapshot, as the reference's batch mode
+ * does) when they are still pairwise separable here; otherwise cluster this space from scratch. Rows outside the
+ * previous clusters (label conflicts) stay outside.
+ */
+export async function followLayer(data: LayerData, prev: { assignment: ArrayLike<number>; clusterLabels: number[]; conflicting: number[] }): Promise<LayerClusters & { reclustered: boolean }> {
+  if (prev.assignment.length !== data.n) throw new FtgeoError(`followLayer: the previous clustering covers ${prev.assignment.length} rows, this space has ${data.n}`);
+  await initLp();
+  const m = layerMatrix(data);
+  const members = membersOf(prev.assignment, prev.clusterLabels.length);
+  const clusters = members.map((rows, k) => ({ label: prev.clusterLabels[k], members: rows }));
+  for (const [k, c] of clusters.entries()) {
+    for (const i of c.members) if (data.labels[i] !== c.label) throw new FtgeoError(`followLayer: row ${i} has label ${data.labels[i]} here but belongs to cluster ${k} of label ${c.label}`);
+  }
+  if (clustersSeparable(m, clusters).separable) {
+    return {
+      clusterLabels: prev.clusterLabels.slice(),
+      assignment: Int32Array.from(prev.assignment),
+      distances: clusterDistanceMatrix(m, clusters),
+      conflicting: prev.conflicting.slice(),
+      reclustered: false,
+    };
+  }
+  return { ...(await clusterLayer(data)), reclustered: true };
 }
 
 /** Label of the nearest cluster (Euclidean distance from the point to the cluster's convex hull) for each test row. */

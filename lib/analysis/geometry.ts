@@ -14,7 +14,8 @@ import { writeJsonAtomic } from "../util/atomic";
 import { cacheDir } from "../util/paths";
 import type { AnalysisContext } from "./context";
 import { modelLayer } from "./reps";
-import { clusterLayer, predictNearestCluster } from "./direct";
+import * as crypto from "node:crypto";
+import { clusterLayer, followLayer, predictNearestCluster, type LayerClusters } from "./direct";
 
 export interface SpaceGeometry {
   checkpointId: string;
@@ -38,6 +39,13 @@ export interface SpaceGeometry {
   minDistance: number[];
   /** Rows left out of the clustering: identical vectors with different labels. */
   conflicting: number[];
+  /**
+   * "fresh": DirectProbe on this space; otherwise the clusters were followed from another space (the previous
+   * snapshot) and this is a hash of that chain. `reclustered`: following was tried and the clusters overlapped here.
+   */
+  key: string;
+  followedFrom: string | null;
+  reclustered: boolean;
   seconds: number;
   version: number;
 }
@@ -51,16 +59,25 @@ export interface GeometrySummary {
   seconds: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 
-function geometryFile(checkpointId: string, task: string, split: string, layer: number): string {
-  return cacheDir("geometry", checkpointId, task.replace(/[^A-Za-z0-9._~-]/g, "_"), `${split}-layer${layer}.json`);
+function geometryFile(checkpointId: string, task: string, split: string, layer: number, key: string): string {
+  const name = key === "fresh" ? `${split}-layer${layer}.json` : `${split}-layer${layer}-follow-${key}.json`;
+  return cacheDir("geometry", checkpointId, task.replace(/[^A-Za-z0-9._~-]/g, "_"), name);
 }
 
-/** DirectProbe on already loaded vectors (no cache). */
-export async function geometryOfLayer(data: LayerData, meta: { checkpointId: string; task: string; split: string; layer: number }): Promise<SpaceGeometry> {
+function followKey(prev: SpaceGeometry): string {
+  return crypto.createHash("sha256").update(`${prev.key}\n${prev.checkpointId}\n${prev.layer}`).digest("hex").slice(0, 16);
+}
+
+/** DirectProbe on already loaded vectors (no cache); with `follow`, the clusters of that space are reused when still separable. */
+export async function geometryOfLayer(
+  data: LayerData,
+  meta: { checkpointId: string; task: string; split: string; layer: number },
+  follow?: SpaceGeometry,
+): Promise<SpaceGeometry> {
   const t0 = Date.now();
-  const c = await clusterLayer(data);
+  const c: LayerClusters & { reclustered?: boolean } = follow ? await followLayer(data, follow) : await clusterLayer(data);
   const labels = [...new Set(Array.from(data.labels))].sort((a, b) => a - b);
   const { matrix: distances, minDistance } = labelDistances(c.clusterLabels, c.distances, labels);
   return {
@@ -75,25 +92,35 @@ export async function geometryOfLayer(data: LayerData, meta: { checkpointId: str
     distances,
     minDistance,
     conflicting: c.conflicting,
+    key: follow ? followKey(follow) : "fresh",
+    followedFrom: follow ? follow.checkpointId : null,
+    reclustered: c.reclustered ?? false,
     seconds: (Date.now() - t0) / 1000,
     version: VERSION,
   };
 }
 
-/** DirectProbe of one layer of a model folder on a split of the task's analysis view (cached). */
-export async function spaceGeometry(ctx: AnalysisContext, dir: string, task: string, split: string, layer: number): Promise<SpaceGeometry> {
+/**
+ * DirectProbe of one layer of a model folder on a split of the task's analysis view (cached). With `follow` (the
+ * geometry of the previous snapshot, same task, split and layer), its clusters are reused when still separable
+ * here: the dynamics of 4.3 and 4.5 then need one clustering per chain instead of one per snapshot. A followed
+ * geometry is cached under its chain, never mixed with a fresh one, so results do not depend on what ran before.
+ */
+export async function spaceGeometry(ctx: AnalysisContext, dir: string, task: string, split: string, layer: number, follow?: SpaceGeometry): Promise<SpaceGeometry> {
   const view = ctx.taskViews(task).analysis;
   const data = await ctx.timings.time("extract", () => modelLayer(dir, view, split, layer, ctx.progress));
-  const file = geometryFile(data.checkpointId, view.name, split, layer);
+  if (follow && follow.checkpointId === data.checkpointId) return follow;
+  const key = follow ? followKey(follow) : "fresh";
+  const file = geometryFile(data.checkpointId, view.name, split, layer, key);
   if (fs.existsSync(file)) {
     try {
       const g = JSON.parse(fs.readFileSync(file, "utf8")) as SpaceGeometry;
-      if (g.version === VERSION && g.n === data.n && g.checkpointId === data.checkpointId) return g;
+      if (g.version === VERSION && g.n === data.n && g.checkpointId === data.checkpointId && g.key === key) return g;
     } catch {
       // unreadable: recompute
     }
   }
-  const g = await ctx.timings.time("directprobe", () => geometryOfLayer(data, { checkpointId: data.checkpointId, task: view.name, split, layer }));
+  const g = await ctx.timings.time("directprobe", () => geometryOfLayer(data, { checkpointId: data.checkpointId, task: view.name, split, layer }, follow));
   writeJsonAtomic(file, g);
   return g;
 }

@@ -49,6 +49,8 @@ export interface SpatialResults extends SectionResult {
   growsLeast: string[];
   /** Number of clusters at each snapshot (labels: the number of labels present). */
   clusters: number[];
+  /** Snapshots where the previous snapshot's clusters overlapped and DirectProbe ran again. */
+  reclustered: number[];
   numLabels: number;
   closestLabels: string[];
   paths: LayerPaths[];
@@ -108,7 +110,8 @@ export async function runSpatial(opts: SectionOptions = {}): Promise<SpatialResu
     const geos: SpaceGeometry[] = [];
     for (const s of run.snapshots) {
       await ctx.extract(s.dir, task, ["train"]);
-      geos.push(await spaceGeometry(ctx, s.dir, task, "train", layer));
+      // Each snapshot reuses the previous one's clusters while they stay separable (the reference's batch mode).
+      geos.push(await spaceGeometry(ctx, s.dir, task, "train", layer, geos[geos.length - 1]));
     }
     const allLabels = [...new Set(geos.flatMap((g) => g.labels))].sort((a, b) => a - b);
     const series: LabelDistanceSeries[] = allLabels.map((l) => {
@@ -159,6 +162,7 @@ export async function runSpatial(opts: SectionOptions = {}): Promise<SpatialResu
       growsMost,
       growsLeast,
       clusters: geos.map((g) => g.numClusters),
+      reclustered: run.snapshots.filter((_, i) => geos[i].reclustered).map((s) => s.step),
       numLabels: geos[0].labels.length,
       closestLabels: triple.map((l) => labelNames[l]),
       paths,

@@ -26,6 +26,8 @@ export interface LayerSimilarity {
   similarity: (number | null)[];
   /** Number of clusters at each snapshot. */
   clusters: number[];
+  /** Snapshots where the previous snapshot's clusters overlapped and DirectProbe ran again. */
+  reclustered: number[];
 }
 
 export interface LayerDifferencePca {
@@ -121,12 +123,17 @@ export async function runLayers(opts: SectionOptions = {}): Promise<LayerResults
       const g0 = await spaceGeometry(ctx, run.original, task, "train", layer);
       const sims: (number | null)[] = [];
       const clusters: number[] = [];
+      const reclustered: number[] = [];
+      let prev = g0;
       for (const s of run.snapshots) {
-        const g = s.dir === run.original ? g0 : await spaceGeometry(ctx, s.dir, task, "train", layer);
+        // Each snapshot reuses the previous one's clusters while they stay separable (the reference's batch mode).
+        const g = s.dir === run.original ? g0 : await spaceGeometry(ctx, s.dir, task, "train", layer, prev);
         sims.push(spatialSimilarity(g0, g));
         clusters.push(g.numClusters);
+        if (g.reclustered) reclustered.push(s.step);
+        prev = g;
       }
-      similarity.push({ layer, similarity: sims, clusters });
+      similarity.push({ layer, similarity: sims, clusters, reclustered });
     }
     const body: Omit<LayerResults, "meta"> = {
       model,
