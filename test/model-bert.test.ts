@@ -350,3 +350,22 @@ test("trains: a tiny synthetic task's loss falls", () => {
   head.dispose();
   model.dispose();
 });
+
+test("weights assigned after a forward pass are used by the next one (cached transposes/concatenations refresh)", async () => {
+  const model = BertModel.random(CFG, 31);
+  tf.dispose(model.forward(ids2(IDS), f2(MASK)));
+  const t = await model.toTensors();
+  const rng = new Rng(32);
+  for (const name of ["encoder.layer.0.attention.self.key.weight", "encoder.layer.1.intermediate.dense.weight"]) {
+    const v = model.variable(name);
+    const data = Float32Array.from({ length: v.size }, () => 0.1 * rng.normal());
+    v.assign(tf.tensor(data, v.shape));
+    t.set(name, { shape: v.shape.slice(), data });
+  }
+  const fresh = BertModel.fromTensors(CFG, t, "assigned");
+  const a = tf.tidy(() => model.forward(ids2(IDS), f2(MASK))[2].dataSync());
+  const b = tf.tidy(() => fresh.forward(ids2(IDS), f2(MASK))[2].dataSync());
+  assert.equal(maxAbsDiff(a, b), 0);
+  model.dispose();
+  fresh.dispose();
+});

@@ -14,6 +14,7 @@ import { repoRoot } from "../../util/paths";
 import { Rng } from "../../util/rng";
 import { initBackend, backendName, backendDescription, BackendPreference } from "../../model/backend";
 import { BertModel } from "../../model/bert";
+import { nativeMatMulActive } from "../../model/native-blas";
 import { bertShape, BertShapeName, BERT_SHAPE_NAMES } from "../../model/config";
 
 export const summary = "representation-extraction throughput (all layers read back) for BERT shapes, vs PyTorch";
@@ -107,6 +108,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!["auto", "wasm", "node", "cpu"].includes(backend)) throw argError("--backend", `expected auto, wasm, node or cpu, got ${backend}`);
   await initBackend(backend as BackendPreference);
   console.log(`backend: tfjs-${backendDescription()}; batch ${batch} x ${seq} tokens; random weights`);
+  if (backendName() === "wasm" && !nativeMatMulActive()) {
+    console.log(`(the optional native OpenBLAS matMul is not active; build it with: node dist/lib/model/native-blas.js build)`);
+  }
   const ours: Record<string, EncodeBenchResult> = {};
   for (const s of shapes) {
     const r = (ours[s] = await benchEncodeShape(s as BertShapeName, batch, seq, batches, seconds));
