@@ -15,7 +15,7 @@ export const usage = `usage: ftgeo finetune --model <folder|hf-id|random:tiny> -
   --epochs E           default 10 (3 for BERT-base-sized models)
   --lr X               peak learning rate, default 3e-4 (linear schedule, --warmup fraction 0.1)
   --batch N            sentences per update, default 32
-  --micro-batch N      sentences per forward/backward (gradient accumulation, less memory); default = batch
+  --micro-batch N      sentences per forward/backward (gradient accumulation, less memory); default = batch (4 for BERT-base)
   --seed S             fixes data order, dropout, head initialisation; default 1
   --weight-decay X     decoupled weight decay (AdamW), default 0
   --clip X             clip the global gradient norm at X (default off)
