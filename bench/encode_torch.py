@@ -2,7 +2,8 @@
 (forward pass, every layer's hidden states kept), batch B x T tokens, on the CPU with N threads, torch.no_grad.
 
 Run with Debian's python3-torch: /usr/bin/python3 bench/encode_torch.py --shapes tiny,mini --threads 2
-Prints one JSON line: {"torch": version, "threads": N, "results": {shape: {"tokensPerSecond": x, "batches": n}}}.
+Prints one JSON line: {"torch": version, "threads": N, "results": {shape: {"tokensPerSecond": x, "batches": n,
+"cpuMsPerBatch": process CPU time of all threads per batch}}}.
 The encoder is written out here (no transformers package needed) as Hugging Face's BertModel computes it with
 output_hidden_states=True in eval mode: embeddings + LayerNorm, post-LayerNorm blocks, exact (erf) GELU,
 additive padding mask. The hidden states are copied out to numpy, as the tfjs side reads every layer back to JS.
@@ -65,12 +66,13 @@ def bench(shape, batch, seq, batches, seconds):
     with torch.no_grad():
         for _ in range(2):
             [s.numpy().copy() for s in model(ids, mask)]
-        n, start = 0, time.perf_counter()
+        n, start, cpu0 = 0, time.perf_counter(), time.process_time()
         while n < batches or (time.perf_counter() - start < seconds and n < 20 * batches):
             [s.numpy().copy() for s in model(ids, mask)]
             n += 1
         total = time.perf_counter() - start
-    return {"tokensPerSecond": batch * seq * n / total, "batches": n}
+        cpu = time.process_time() - cpu0
+    return {"tokensPerSecond": batch * seq * n / total, "batches": n, "cpuMsPerBatch": 1000 * cpu / n}
 
 
 def main():

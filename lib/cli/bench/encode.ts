@@ -5,6 +5,7 @@
  * torch.no_grad) when available.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
@@ -31,6 +32,8 @@ export interface EncodeBenchResult {
   tokensPerSecond: number;
   batches: number;
   msPerBatch: { total: number; forward: number; readBack: number };
+  /** Process CPU time (all threads) per batch: comparable across runs even when other processes compete. */
+  cpuMsPerBatch: number;
 }
 
 export async function benchEncodeShape(shape: BertShapeName, batch: number, seq: number, batches: number, seconds: number): Promise<EncodeBenchResult> {
@@ -54,12 +57,14 @@ export async function benchEncodeShape(shape: BertShapeName, batch: number, seq:
   once(false);
   once(false);
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   while (n < batches || (performance.now() - start < seconds * 1000 && n < 20 * batches)) {
     once(true);
     n++;
   }
   const total = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   ids.dispose();
   mask.dispose();
   model.dispose();
@@ -68,10 +73,11 @@ export async function benchEncodeShape(shape: BertShapeName, batch: number, seq:
     tokensPerSecond: Math.round((batch * seq * n) / (total / 1000)),
     batches: n,
     msPerBatch: { total: per(total), forward: per(t.forward), readBack: per(t.readBack) },
+    cpuMsPerBatch: per((cpu.user + cpu.system) / 1000),
   };
 }
 
-type TorchResult = { results: Record<string, { tokensPerSecond: number }>; torch: string } | { error: string };
+type TorchResult = { results: Record<string, { tokensPerSecond: number; cpuMsPerBatch?: number }>; torch: string } | { error: string };
 
 function torchReference(python: string, shapes: string[], batch: number, seq: number, batches: number, seconds: number): TorchResult {
   const script = path.join(repoRoot(), "bench", "encode_torch.py");
@@ -114,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
   const ours: Record<string, EncodeBenchResult> = {};
   for (const s of shapes) {
     const r = (ours[s] = await benchEncodeShape(s as BertShapeName, batch, seq, batches, seconds));
-    console.log(`${s.padEnd(6)} tfjs-${backendName()}: ${r.tokensPerSecond} tokens/s  (${r.msPerBatch.total} ms/batch: forward ${r.msPerBatch.forward}, read back ${r.msPerBatch.readBack}; ${r.batches} batches)`);
+    console.log(`${s.padEnd(6)} tfjs-${backendName()}: ${r.tokensPerSecond} tokens/s  (${r.msPerBatch.total} ms/batch: forward ${r.msPerBatch.forward}, read back ${r.msPerBatch.readBack}; CPU ${r.cpuMsPerBatch} ms/batch; ${r.batches} batches)`);
   }
   let torch: TorchResult | undefined;
   if (values["no-torch"] !== true) {
@@ -125,8 +131,25 @@ export async function run(argv: string[]): Promise<number> {
   for (const s of shapes) {
     const ref = torch && !("error" in torch) ? torch.results[s]?.tokensPerSecond : undefined;
     const ratio = ref ? ours[s].tokensPerSecond / ref : undefined;
-    if (ref) console.log(`${s.padEnd(6)} PyTorch ${torch && "torch" in torch ? torch.torch : ""} (2 threads): ${Math.round(ref)} tokens/s  ratio ${ratio!.toFixed(2)} (target >= 1.0)`);
-    (out.shapes as Record<string, unknown>)[s] = { ...ours[s], torchTokensPerSecond: ref ? Math.round(ref) : null, ratio: ratio ? Math.round(ratio * 100) / 100 : null };
+    const refCpu = torch && !("error" in torch) ? torch.results[s]?.cpuMsPerBatch : undefined;
+    if (ref) {
+      console.log(
+        `${s.padEnd(6)} PyTorch ${torch && "torch" in torch ? torch.torch : ""} (2 threads): ${Math.round(ref)} tokens/s` +
+          (refCpu ? ` (CPU ${Math.round(refCpu)} ms/batch)` : "") +
+          `  ratio ${ratio!.toFixed(2)} (target >= 1.0)`,
+      );
+    }
+    (out.shapes as Record<string, unknown>)[s] = {
+      ...ours[s],
+      torchTokensPerSecond: ref ? Math.round(ref) : null,
+      torchCpuMsPerBatch: refCpu ? Math.round(refCpu) : null,
+      ratio: ratio ? Math.round(ratio * 100) / 100 : null,
+    };
+  }
+  const load = os.loadavg()[0];
+  out.loadAverage = Math.round(load * 100) / 100;
+  if (load > os.cpus().length) {
+    console.log(`note: load average ${load.toFixed(1)} on ${os.cpus().length} CPUs: other processes compete; compare CPU ms/batch too, and rerun on an idle machine`);
   }
   console.log(JSON.stringify(out));
   return 0;
