@@ -3,34 +3,41 @@
  * run(argv), like a command; modules load lazily. Benchmarks print ratios against a reference measured in the same
  * run (PyTorch when Debian's python3-torch is there), never pass/fail on absolute times.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Command } from "./main";
 import { FtgeoError } from "../util/errors";
 
-const BENCHES: Record<string, string> = {
-  encode: "./bench/encode",
-  train: "./bench/train",
-};
+/**
+ * Every module in ./bench/ is a benchmark named after its file (lib/cli/bench/<name>.ts), so adding one needs no
+ * edit here. The listed ones come first, in this order; others follow alphabetically.
+ */
+const FIRST = ["encode", "train"];
 
 function available(): string[] {
-  return Object.keys(BENCHES).filter((name) => {
-    try {
-      require.resolve(BENCHES[name]);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const dir = path.join(__dirname, "bench");
+  let names: string[] = [];
+  try {
+    names = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => f.slice(0, -3));
+  } catch {
+    return [];
+  }
+  const rank = (n: string) => (FIRST.includes(n) ? FIRST.indexOf(n) : FIRST.length);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
 function load(name: string): Command {
-  if (!Object.prototype.hasOwnProperty.call(BENCHES, name) || !available().includes(name)) {
+  if (!available().includes(name)) {
     throw new FtgeoError(`unknown benchmark ${JSON.stringify(name)}; expected one of: ${available().join(", ")} (see ftgeo bench --help)`);
   }
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require(BENCHES[name]) as Command;
+  return require(path.join(__dirname, "bench", name)) as Command;
 }
 
-export const summary = "throughput benchmarks: encode (representation extraction), train (fine-tuning steps)";
+export const summary = "benchmarks against references measured in the same run (encode, train, ...)";
 
 export function helpText(): string {
   return [
@@ -44,7 +51,7 @@ export function helpText(): string {
 // `ftgeo bench X --help` is answered by main with this text, so it names the way to a benchmark's own usage.
 export const usage = `usage: ftgeo bench <benchmark> [options]
 
-benchmarks: ${Object.keys(BENCHES).join(", ")}
+benchmarks: ${available().join(", ")}
   ftgeo bench                     list the benchmarks
   ftgeo bench help <benchmark>    the options of one benchmark`;
 
