@@ -3,14 +3,16 @@
  */
 import { parseCli, numArg, strArg } from "../util/args";
 import { argError } from "../util/errors";
+import * as fs from "node:fs";
 import { finetune } from "../train/finetune";
+import { loadUserTask } from "../tasks/user";
 
 export const summary = "fine-tune a BERT on a task (paper recipe; snapshots; resumes after interruption)";
 
 export const usage = `usage: ftgeo finetune --model <folder|hf-id|random:tiny> --task <name> --out <folder> [options]
 
   --model M            model folder, Hugging Face id, or random:<tiny|mini|small|medium|base>
-  --task T             pos, dep, ps-role, ps-fxn, trec50
+  --task T             pos, dep, ps-role, ps-fxn, trec50, or a user task file (CSV/TSV/JSONL with a split column)
   --out DIR            run folder: snapshots/step-N (Hugging Face layout + head), manifest.json
   --epochs E           default 10 (3 for BERT-base-sized models)
   --lr X               peak learning rate, default 3e-4 (linear schedule, --warmup fraction 0.1)
@@ -62,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   if (lr !== undefined && !(lr > 0)) throw argError("--lr", `expected a positive number, got ${lr}`);
   const result = await finetune({
     model: strArg(values, "model"),
-    task: strArg(values, "task"),
+    // A path is a user-defined task file (CSV/TSV/JSONL, see ftgeo tasks); anything else names a built-in task.
+    task: fs.existsSync(strArg(values, "task")) ? loadUserTask(strArg(values, "task")) : strArg(values, "task"),
     out: strArg(values, "out"),
     epochs: opt("epochs", { int: true, min: 1 }),
     lr,
