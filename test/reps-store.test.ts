@@ -3,7 +3,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ensureReps, getLayer, loadLayer, loadLayerRows, storeStats, type RepsEncoder, type SentenceVectors } from "../lib/reps/store";
+import { ensureReps, getLayer, loadLayer, loadLayerRows, storeStats, type RepsEncoder, type RepsSentenceVectors } from "../lib/reps/store";
 import type { Task, TaskKind } from "../lib/tasks/types";
 import { silentSink } from "../lib/util/progress";
 
@@ -19,7 +19,7 @@ function fakeEncoder(id: string, hidden = 4, numLayers = 3, failAfter = Infinity
     hidden,
     numLayers,
     calls: 0,
-    async *encode(sentences: string[][], layers: number[]): AsyncIterable<SentenceVectors> {
+    async *encode(sentences: string[][], layers: number[]): AsyncIterable<RepsSentenceVectors> {
       enc.calls++;
       for (const words of sentences) {
         if (served >= failAfter) throw new Error("simulated crash");

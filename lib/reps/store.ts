@@ -25,7 +25,7 @@ import { Rng } from "../util/rng";
 import { NpyRowWriter, readNpyFloat32, readNpyHeader, readNpyInt32, readNpyRowsAt, writeNpy } from "./npy";
 
 /** The vectors of one sentence: per requested layer, [numWords x hidden] word vectors and the [CLS] vector. */
-export interface SentenceVectors {
+export interface RepsSentenceVectors {
   words: Float32Array[];
   cls: Float32Array[];
 }
@@ -40,8 +40,8 @@ export interface RepsEncoder {
   /** Number of layers including the embedding output (layer 0): transformer layers + 1. */
   numLayers: number;
   hidden: number;
-  /** Encode sentences (pre-split words), yielding one SentenceVectors per sentence, in order. */
-  encode(sentences: string[][], layers: number[]): AsyncIterable<SentenceVectors>;
+  /** Encode sentences (pre-split words), yielding one RepsSentenceVectors per sentence, in order. */
+  encode(sentences: string[][], layers: number[]): AsyncIterable<RepsSentenceVectors>;
 }
 
 export interface RepsRequest {
