@@ -90,6 +90,8 @@ export class OverlapOracle {
   private certs = new Map<string, Cert>();
   private certKeysById = new Map<number, string[]>();
   private witnessesByPoint = new Map<number, Witness[]>();
+  /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
+  private geoms = new Map<number, ClusterGeom>();
   private readonly overlapTol: number;
 
   constructor(
@@ -108,6 +110,7 @@ export class OverlapOracle {
     for (const id of ids) {
       for (const key of this.certKeysById.get(id) ?? []) this.certs.delete(key);
       this.certKeysById.delete(id);
+      this.geoms.delete(id);
     }
   }
 
@@ -118,6 +121,7 @@ export class OverlapOracle {
    */
   firstOverlap(c: ClusterGeom, others: Iterable<ClusterGeom>, owner: Int32Array, partsOfC: number[]): ClusterGeom | undefined {
     const dim = this.m.dim;
+    this.geoms.set(c.id, c);
     // Witnesses wholly inside c: then any other cluster containing the witness's other side overlaps c.
     const witnessTargets = new Set<number>();
     if (this.witnessesByPoint.size > 0) {
@@ -135,6 +139,7 @@ export class OverlapOracle {
     }
     for (const x of others) {
       this.stats.checks++;
+      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       let cd2 = 0;
       for (let k = 0; k < dim; k++) cd2 += (c.centre[k] - x.centre[k]) ** 2;
       const cd = Math.sqrt(cd2);
@@ -201,20 +206,34 @@ export class OverlapOracle {
     return false;
   }
 
-  /** A hyperplane separating one child of `a` from `b` that also separates a's other child: a is separated from b. */
+  /**
+   * A hyperplane separating one child of `a` from `b` (stored, or the one between their disjoint bounding
+   * spheres) that also has a's other child on the child's side: then it separates a from b.
+   */
   private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number): boolean {
     if (!a.children) return false;
+    const dim = this.m.dim;
+    const options: { cert: Cert; childPos: boolean; other: Int32Array }[] = [];
     for (let t = 0; t < 2; t++) {
       const child = a.children[t];
-      const cert = this.certs.get(key(child, b.id));
-      if (!cert) continue;
-      const childPos = cert.pos === child;
+      const other = this.geoms.get(a.children[1 - t]);
+      if (!other) continue;
+      let cert = this.certs.get(key(child, b.id));
+      if (!cert) {
+        const g = this.geoms.get(child);
+        if (!g) continue;
+        cert = sphereCert(g, b);
+        if (!cert) continue;
+      }
+      options.push({ cert, childPos: cert.pos === child, other: other.members });
+    }
+    // Cheapest first: fewest points to project.
+    options.sort((x, y) => x.other.length - y.other.length);
+    for (const { cert, childPos, other } of options) {
       let posMin = cert.posMin;
       let negMax = cert.negMax;
-      const dim = this.m.dim;
-      // Points of the other child are exactly a's members minus the child's: project all of a's members.
-      for (let i = 0; i < a.members.length; i++) {
-        const off = a.members[i] * dim;
+      for (let i = 0; i < other.length; i++) {
+        const off = other[i] * dim;
         let s = 0;
         for (let k = 0; k < dim; k++) s += this.m.data[off + k] * cert.w[k];
         if (childPos) {
@@ -247,4 +266,24 @@ export class OverlapOracle {
 
 function key(a: number, b: number): string {
   return a < b ? `${a}:${b}` : `${b}:${a}`;
+}
+
+/** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */
+function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
+  const dim = a.centre.length;
+  const w = new Float64Array(dim);
+  let n2 = 0;
+  for (let k = 0; k < dim; k++) {
+    w[k] = a.centre[k] - b.centre[k];
+    n2 += w[k] * w[k];
+  }
+  const n = Math.sqrt(n2);
+  if (n <= a.radius + b.radius) return undefined;
+  let pa = 0;
+  let pb = 0;
+  for (let k = 0; k < dim; k++) {
+    pa += w[k] * a.centre[k];
+    pb += w[k] * b.centre[k];
+  }
+  return { w, pos: a.id, posMin: pa - a.radius * n, negMax: pb + b.radius * n, supPos: [], supNeg: [] };
 }
