@@ -37,7 +37,11 @@ export function linearityFindings(rows: LinearityRow[]): string[] {
   const more = rows.filter((r) => r.clusters.finetuned > r.clusters.original);
   out.push(`Fine-tuning reduced the number of clusters on ${countPhrase(fewer.length, rows.length, "pair")} and increased it on ${more.length}.`);
   for (const r of rows.filter((x) => !x.linear.finetuned)) {
-    out.push(`${r.modelName} on ${r.task} stays non-linear after fine-tuning: ${r.clusters.finetuned} clusters for ${r.labels} labels (${r.clusters.original} before).`);
+    const verb = r.linear.original ? "becomes" : "stays";
+    out.push(`${r.modelName} on ${r.task} ${verb} non-linear after fine-tuning: ${r.clusters.finetuned} clusters for ${r.labels} labels (${r.clusters.original} before).`);
+  }
+  for (const r of rows.filter((x) => x.linear.finetuned && !x.linear.original)) {
+    out.push(`${r.modelName} on ${r.task} becomes linear after fine-tuning: ${r.clusters.original} clusters before, ${r.labels} (one per label) after.`);
   }
   return out;
 }

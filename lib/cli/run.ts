@@ -8,7 +8,7 @@ import { fmtDuration, stderrSink } from "../util/progress";
 
 export const summary = "run a paper section (4.1-4.5) headless and write its results JSON";
 
-export const usage = `usage: ftgeo run <section|all> [--budget quick|paper] [--model M] [--task T] [--out FILE] [--refresh]
+export const usage = `usage: ftgeo run <section|all> [--budget quick|paper] [--model M] [--task T] [--out FILE] [--refresh] [--quiet]
 
 Runs a section of Zhou & Srikumar (2022) end to end -- fine-tuning (shared runs under .cache/runs), extraction,
 classifier probes, DirectProbe -- and writes its results JSON under .cache/results/<section>/<budget>/ (a second
@@ -21,7 +21,8 @@ ${SECTIONS.map((s) => `  ${s.id}  ${s.aliases[2].padEnd(12)} ${s.title}`).join("
   --budget B    quick (default): the embedded model, subsampled data, minutes; paper: the paper's five models
                 (Hugging Face ids) and full settings
   --model M     run on this model only (folder, Hugging Face id or random:<shape>)
-  --task T      run on this task only (pos, dep, ps-role, ps-fxn, trec50)
+  --task T      run on this task only (pos, dep, ps-role, ps-fxn, trec50); 4.4 keeps its own tasks
+                (fine-tune on ps-role and pos, probe ps-fxn)
   --out FILE    also write the results JSON here (with "all": one JSON object keyed by section)
   --refresh     recompute the section's results (fine-tuning runs and cached vectors are still reused)
   --quiet       no progress lines`;
