@@ -369,3 +369,25 @@ test("weights assigned after a forward pass are used by the next one (cached tra
   model.dispose();
   fresh.dispose();
 });
+
+test("no tensors leak: inference, training steps (with frozen layers) and dispose", () => {
+  const model = BertModel.random(CFG, 37);
+  const ids = ids2(IDS);
+  const mask = f2(MASK);
+  const step = (k: number) => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(model.forward(ids, mask, { training: true, dropoutSeed: k, frozenLayers: k % 2 ? 0 : -1 })[2])) as tf.Scalar);
+    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose(model.forward(ids, mask));
+  };
+  step(0);
+  step(1);
+  const before = tf.memory().numTensors;
+  for (let k = 2; k < 6; k++) step(k);
+  assert.equal(tf.memory().numTensors, before);
+  const withModel = tf.memory().numTensors;
+  const params = model.parameterNames().length;
+  model.dispose();
+  // The variables go, and so do the cached transposes/concatenations (4 products and a concatenation per layer).
+  assert.ok(tf.memory().numTensors <= withModel - params - 5 * CFG.num_hidden_layers, `${withModel} -> ${tf.memory().numTensors} tensors`);
+  tf.dispose([ids, mask]);
+});

@@ -21,6 +21,8 @@ import { Rng } from "../util/rng";
 const transposeCache = new WeakMap<tf.Tensor, { dataId: object; t: tf.Tensor2D }>();
 
 export function cachedTranspose(w: tf.Tensor2D): tf.Tensor2D {
+  // Only parameters are cached: a kept copy of a temporary tensor would hold wasm memory that GC cannot free.
+  if (!(w instanceof tf.Variable) && !concatOutputs.has(w)) return tf.transpose(w);
   const hit = transposeCache.get(w);
   if (hit && hit.dataId === w.dataId && !hit.t.isDisposed) return hit.t;
   if (hit && !hit.t.isDisposed) hit.t.dispose();
@@ -31,8 +33,11 @@ export function cachedTranspose(w: tf.Tensor2D): tf.Tensor2D {
 
 /** Concatenated weights (for fused Q/K/V projections), cached like cachedTranspose. */
 const concatCache = new Map<string, { ids: object[]; t: tf.Tensor }>();
+/** The cached concatenations themselves (their transposes are cached too). */
+const concatOutputs = new WeakSet<tf.Tensor>();
 
 export function cachedConcat(key: string, parts: tf.Tensor[], axis: number): tf.Tensor {
+  if (!parts.every((p) => p instanceof tf.Variable)) return tf.concat(parts, axis);
   const hit = concatCache.get(key);
   if (hit && !hit.t.isDisposed && hit.ids.length === parts.length && hit.ids.every((id, i) => id === parts[i].dataId)) return hit.t;
   if (hit) {
@@ -40,6 +45,7 @@ export function cachedConcat(key: string, parts: tf.Tensor[], axis: number): tf.
     if (!hit.t.isDisposed) hit.t.dispose();
   }
   const t = tf.keep(tf.concat(parts, axis));
+  concatOutputs.add(t);
   concatCache.set(key, { ids: parts.map((p) => p.dataId), t });
   return t;
 }
