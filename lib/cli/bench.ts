@@ -48,12 +48,14 @@ export function helpText(): string {
   ].join("\n");
 }
 
-// `ftgeo bench X --help` is answered by main with this text, so it names the way to a benchmark's own usage.
+// `ftgeo bench --help` prints this; `ftgeo bench X --help` reaches the benchmark itself (see run).
 export const usage = `usage: ftgeo bench <benchmark> [options]
 
 benchmarks: ${available().join(", ")}
   ftgeo bench                     list the benchmarks
   ftgeo bench help <benchmark>    the options of one benchmark`;
+
+export const subcommands = true;
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

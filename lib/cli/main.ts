@@ -8,6 +8,8 @@ export interface Command {
   summary: string;
   usage: string;
   run(argv: string[]): Promise<number>;
+  /** True for commands that dispatch to sub-commands (probe, bench) and answer their --help themselves. */
+  subcommands?: boolean;
 }
 
 /** Command name -> module (relative to this folder). Keep in the order a user meets them. */
@@ -62,7 +64,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const cmd = load(name);
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // `ftgeo probe direct --help`: a help flag after a sub-command name belongs to the sub-command.
+  const ownHelp = rest[0] === "--help" || rest[0] === "-h" || (!cmd.subcommands && (rest.includes("--help") || rest.includes("-h")));
+  if (ownHelp) {
     console.log(`${cmd.summary}\n\n${cmd.usage}`);
     return 0;
   }

@@ -40,12 +40,14 @@ export function helpText(): string {
   ].join("\n");
 }
 
-// \`ftgeo probe X --help\` is answered by main with this text, so it names the way to a probe's own usage.
+// `ftgeo probe --help` prints this; `ftgeo probe X --help` reaches the probe itself (see run).
 export const usage = `usage: ftgeo probe <probe> [options]
 
 probes: ${available().join(", ")}
   ftgeo probe                 list the probes
   ftgeo probe help <probe>    the options of one probe`;
+
+export const subcommands = true;
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
