@@ -74,7 +74,7 @@ export function layerFindings(r: Omit<LayerResults, "meta">): string[] {
   const defined = finals.filter((f) => f.v !== null) as { layer: number; v: number }[];
   if (defined.length > 0) {
     const minF = defined.reduce((a, b) => (b.v < a.v ? b : a));
-    out.push(`Similarity to the original layer at the end of fine-tuning: ${defined.map((f) => `layer ${f.layer} ${fmt(f.v, 2)}`).join(", ")}; lowest ${fmt(minF.v, 2)} (layer ${minF.layer}).`);
+    out.push(`Similarity to the original layer at the end of fine-tuning: ${defined.map((f) => `layer ${f.layer} ${fmt(f.v, 3)}`).join(", ")}; lowest ${fmt(minF.v, 3)} (layer ${minF.layer}).`);
   }
   for (const d of [r.differences[Math.min(1, r.differences.length - 1)], r.differences[r.differences.length - 1]]) {
     if (!d) continue;
