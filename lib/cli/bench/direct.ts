@@ -140,6 +140,7 @@ export async function run(argv: string[]): Promise<number> {
         checks: s.checks,
         sphereSkips: s.sphereSkips,
         cacheHits: { exactPair: s.certHits, extendedHyperplane: s.certExtensions, overlapWitness: s.witnessHits },
+        centroidDirectionSeparations: s.centroidDirection,
         uncheckedMerges: s.uncheckedMerges,
         firstOverlapState: s.firstOverlapState,
         statesSearched: s.statesSearched,

@@ -123,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
         hullSolves: s.hullSolves,
         sphereSkips: s.sphereSkips,
         cacheHits: s.certHits + s.certExtensions + s.witnessHits,
+        centroidDirection: s.centroidDirection,
         uncheckedMerges: s.uncheckedMerges,
         firstOverlapState: s.firstOverlapState,
         statesSearched: s.statesSearched,
