@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { quickBudget, type AnalysisBudget } from "../lib/analysis/budget";
 import { AnalysisContext } from "../lib/analysis/context";
-import { spaceGeometry, spatialSimilarity } from "../lib/analysis/geometry";
+import { spaceGeometry, spaceSimilarity } from "../lib/analysis/geometry";
 import { runPerformance } from "../lib/analysis/s41-performance";
 import { runLinearity } from "../lib/analysis/s42-linearity";
 import { runSpatial } from "../lib/analysis/s43-spatial";
@@ -98,7 +98,7 @@ test("4.2: cluster counts are at least the label counts, linear iff equal; the r
   }
   // The similarity of a space with itself is 1.
   const g = await spaceGeometry(ctx, run.final, "ps-fxn", "train", 2);
-  const self = spatialSimilarity(g, g);
+  const self = spaceSimilarity(g, g);
   assert.ok(self === null || Math.abs(self - 1) < 1e-12);
 });
 

@@ -10,11 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { narrowBudget, paperBudget, quickBudget, resolveBudget, PAPER_MODELS } from "../lib/analysis/budget";
 import { chooseSentences, subsetTask, taskViews, labelsPresent } from "../lib/analysis/data";
-import { centroidsOf, pca, spatialSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
+import { centroidsOf, pcaScores, spaceSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
 import { labelDistances } from "../lib/geometry/measures";
 import { cachedResult, type SectionResult } from "../lib/analysis/results";
 import { clusterLayer, followLayer } from "../lib/analysis/direct";
-import { centroidMovement } from "../lib/analysis/s45-layers";
+import { labelMovement } from "../lib/analysis/s45-layers";
 import { closestTriple } from "../lib/analysis/s43-spatial";
 import { minDistanceChanges } from "../lib/analysis/s44-cross-task";
 import type { Task } from "../lib/tasks/types";
@@ -82,20 +82,20 @@ function geometry(labels: number[], distances: number[][]): SpaceGeometry {
 
 test("spatial similarity: self-similarity 1, a closed form, shared labels only, null when undefined", () => {
   const a = geometry([0, 1, 2], [[0, 1, 2], [1, 0, 3], [2, 3, 0]]);
-  assert.equal(spatialSimilarity(a, a), 1);
+  assert.equal(spaceSimilarity(a, a), 1);
   // b lacks label 2 and adds label 5: only the pair (0,1) is shared -> undefined.
   const b = geometry([0, 1, 5], [[0, 4, 1], [4, 0, 1], [1, 1, 0]]);
-  assert.equal(spatialSimilarity(a, b), null);
+  assert.equal(spaceSimilarity(a, b), null);
   // Distances scaled by 2 and shifted: similarity 1.
   const c = geometry([0, 1, 2], [[0, 3, 5], [3, 0, 7], [5, 7, 0]]);
-  assert.ok(Math.abs(spatialSimilarity(a, c)! - 1) < 1e-12);
+  assert.ok(Math.abs(spaceSimilarity(a, c)! - 1) < 1e-12);
   // Distance vectors [1, 2, 3, 4, 5, 6] and [1, 3, 2, 4, 6, 5]: r = 1 - 6 * 4 / (6 * 35) = 31/35 (Spearman = Pearson on ranks).
   const four = (v: number[]) => {
     const [d01, d02, d03, d12, d13, d23] = v;
     return geometry([0, 1, 2, 3], [[0, d01, d02, d03], [d01, 0, d12, d13], [d02, d12, 0, d23], [d03, d13, d23, 0]]);
   };
-  assert.ok(Math.abs(spatialSimilarity(four([1, 2, 3, 4, 5, 6]), four([1, 3, 2, 4, 6, 5]))! - 31 / 35) < 1e-12);
-  assert.equal(spatialSimilarity(four([1, 1, 1, 1, 1, 1]), four([1, 3, 2, 4, 6, 5])), null);
+  assert.ok(Math.abs(spaceSimilarity(four([1, 2, 3, 4, 5, 6]), four([1, 3, 2, 4, 6, 5]))! - 31 / 35) < 1e-12);
+  assert.equal(spaceSimilarity(four([1, 1, 1, 1, 1, 1]), four([1, 3, 2, 4, 6, 5])), null);
   assert.deepEqual(closestTriple(a), [0, 1, 2]);
   const changes = minDistanceChanges(a, c, ["A", "B", "C"]);
   assert.deepEqual(changes.map((x) => x.change), [2, 2, 3]);
@@ -113,7 +113,7 @@ test("PCA: planted variances along orthogonal directions, scores reproduce the c
   const b = [1, 1, -1, -1, 0, 0].map((x) => x * Math.sqrt(6 / 4) / 2);
   const offset = Array.from({ length: dim }, () => rng.normal());
   const rows = a.map((x, i) => offset.map((o, k) => o + x * u[k] + b[i] * v[k]));
-  const r = pca(rows, 2);
+  const r = pcaScores(rows, 2);
   const va = a.reduce((s, x) => s + x * x, 0);
   const vb = b.reduce((s, x) => s + x * x, 0);
   assert.ok(Math.abs(r.explained[0] - va / (va + vb)) < 1e-9, `explained ${r.explained}`);
@@ -129,9 +129,9 @@ test("centroids are label means; the movement of an unchanged space is 0 and of 
   const c = centroidsOf(data);
   assert.deepEqual(c.get(0), [1, 1]);
   assert.deepEqual(c.get(1), [2, 3]);
-  assert.deepEqual([...centroidMovement(c, c).values()], [0, 0]);
+  assert.deepEqual([...labelMovement(c, c).values()], [0, 0]);
   const shifted = new Map([...c].map(([l, x]) => [l, [x[0] + 3, x[1] + 4]]));
-  assert.deepEqual([...centroidMovement(c, shifted).values()], [5, 5]);
+  assert.deepEqual([...labelMovement(c, shifted).values()], [5, 5]);
 });
 
 test("results cache: computed once, read the second time, recomputed on refresh", async () => {

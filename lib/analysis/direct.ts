@@ -82,7 +82,7 @@ export async function followLayer(data: LayerData, prev: { assignment: ArrayLike
 }
 
 /** Label of the nearest cluster (Euclidean distance from the point to the cluster's convex hull) for each test row. */
-export async function predictNearestCluster(train: LayerData, assignment: ArrayLike<number>, clusterLabels: number[], test: LayerData): Promise<Int32Array> {
+export async function predictByClusters(train: LayerData, assignment: ArrayLike<number>, clusterLabels: number[], test: LayerData): Promise<Int32Array> {
   await initLp();
   const members = membersOf(assignment, clusterLabels.length);
   const clusters = members.map((rows, k) => ({ label: clusterLabels[k], members: rows }));

@@ -15,7 +15,7 @@ import { cacheDir } from "../util/paths";
 import type { AnalysisContext } from "./context";
 import { modelLayer } from "./reps";
 import * as crypto from "node:crypto";
-import { clusterLayer, followLayer, predictNearestCluster, type LayerClusters } from "./direct";
+import { clusterLayer, followLayer, predictByClusters, type LayerClusters } from "./direct";
 
 export interface SpaceGeometry {
   checkpointId: string;
@@ -149,7 +149,7 @@ export function asLabelDistances(g: Pick<SpaceGeometry, "labels" | "distances" |
  * the labels both have. Null when it is undefined (fewer than 2 shared label pairs, or a constant vector), so
  * that results stay valid JSON.
  */
-export function spatialSimilarity(a: SpaceGeometry, b: SpaceGeometry): number | null {
+export function spaceSimilarity(a: SpaceGeometry, b: SpaceGeometry): number | null {
   const r = similarityOf(asLabelDistances(a), asLabelDistances(b)).similarity;
   return Number.isFinite(r) ? r : null;
 }
@@ -161,7 +161,7 @@ export async function directAccuracy(ctx: AnalysisContext, dir: string, task: st
   const train = await modelLayer(dir, view, "train", layer, ctx.progress);
   const test = await modelLayer(dir, view, "test", layer, ctx.progress);
   return ctx.timings.time("directprobe", async () => {
-    const pred = await predictNearestCluster(train, g.assignment, g.clusterLabels, test);
+    const pred = await predictByClusters(train, g.assignment, g.clusterLabels, test);
     let right = 0;
     for (let i = 0; i < test.n; i++) if (pred[i] === test.labels[i]) right++;
     return test.n > 0 ? right / test.n : NaN;
@@ -175,7 +175,7 @@ export function centroidsOf(data: Pick<LayerData, "n" | "dim" | "data" | "labels
 }
 
 /** Label centroids of one layer of a model folder on a split of the task's analysis view. */
-export async function labelCentroids(ctx: AnalysisContext, dir: string, task: string, split: string, layer: number): Promise<{ centroids: Map<number, number[]> }> {
+export async function spaceCentroids(ctx: AnalysisContext, dir: string, task: string, split: string, layer: number): Promise<{ centroids: Map<number, number[]> }> {
   const data = await modelLayer(dir, ctx.taskViews(task).analysis, split, layer, ctx.progress);
   return { centroids: centroidsOf(data) };
 }
@@ -188,7 +188,7 @@ export interface PcaScores {
 }
 
 /** PCA (lib/geometry/pca) reduced to what the figures need; fewer than 2 rows give zeros. */
-export function pca(rows: number[][], k = 2): PcaScores {
+export function pcaScores(rows: number[][], k = 2): PcaScores {
   if (rows.length < 2) return { scores: rows.map(() => new Array<number>(k).fill(0)), explained: new Array<number>(k).fill(0) };
   const r = pcaOf(rows, k);
   const pad = (xs: number[]) => Array.from({ length: k }, (_, i) => (Number.isFinite(xs[i]) ? xs[i] : 0));

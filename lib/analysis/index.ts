@@ -5,7 +5,7 @@ export * from "./runs";
 export * from "./results";
 export * from "./context";
 export * from "./geometry";
-export { clusterLayer, predictNearestCluster, type LayerClusters } from "./direct";
+export { clusterLayer, predictByClusters, type LayerClusters } from "./direct";
 export * from "./s41-performance";
 export * from "./s42-linearity";
 export * from "./s43-spatial";

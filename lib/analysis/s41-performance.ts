@@ -7,7 +7,7 @@
  */
 import { memorisationCurves, type CurvePoint } from "../probe/curves";
 import { AnalysisContext, type SectionOptions } from "./context";
-import { spaceGeometry, spatialSimilarity, type GeometrySummary, summarize } from "./geometry";
+import { spaceGeometry, spaceSimilarity, type GeometrySummary, summarize } from "./geometry";
 import { modelLayer, modelLayers } from "./reps";
 import { cachedResult, resultFile, type ResultMeta, type SectionResult } from "./results";
 import { fmt, pct, countPhrase } from "./findings";
@@ -95,8 +95,8 @@ async function performanceRow(ctx: AnalysisContext, model: string, task: string)
     change: finetuned.mean - original.mean,
     headTestAccuracy: run.result.testAccuracy,
     trainTestSimilarity: {
-      original: spatialSimilarity(g.original.train, g.original.test),
-      finetuned: spatialSimilarity(g.finetuned.train, g.finetuned.test),
+      original: spaceSimilarity(g.original.train, g.original.test),
+      finetuned: spaceSimilarity(g.finetuned.train, g.finetuned.test),
     },
     geometry: {
       original: { train: summarize(g.original.train), test: summarize(g.original.test) },

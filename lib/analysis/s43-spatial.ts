@@ -6,7 +6,7 @@
  *   through the snapshots, projected by PCA, in the first and the last layer.
  */
 import { AnalysisContext, type SectionOptions } from "./context";
-import { labelCentroids, pca, spaceGeometry, type SpaceGeometry } from "./geometry";
+import { spaceCentroids, pcaScores, spaceGeometry, type SpaceGeometry } from "./geometry";
 import { modelLayers } from "./reps";
 import { cachedResult, resultFile, type SectionResult } from "./results";
 import { fmt, signed } from "./findings";
@@ -134,7 +134,7 @@ export async function runSpatial(opts: SectionOptions = {}): Promise<SpatialResu
       const rows: number[][] = [];
       const owner: { label: number; step: number }[] = [];
       for (const s of run.snapshots) {
-        const c = await ctx.timings.time("centroids", () => labelCentroids(ctx, s.dir, task, "train", l));
+        const c = await ctx.timings.time("centroids", () => spaceCentroids(ctx, s.dir, task, "train", l));
         for (const lab of triple) {
           const v = c.centroids.get(lab);
           if (!v) continue;
@@ -142,7 +142,7 @@ export async function runSpatial(opts: SectionOptions = {}): Promise<SpatialResu
           owner.push({ label: lab, step: s.step });
         }
       }
-      const p = pca(rows, 2);
+      const p = pcaScores(rows, 2);
       paths.push({
         layer: l,
         explained: [p.explained[0] ?? 0, p.explained[1] ?? 0],

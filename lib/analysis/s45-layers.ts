@@ -7,7 +7,7 @@
  */
 import { centroidMovement as movementOf } from "../geometry/centroids";
 import { AnalysisContext, type SectionOptions } from "./context";
-import { labelCentroids, pca, spaceGeometry, spatialSimilarity } from "./geometry";
+import { spaceCentroids, pcaScores, spaceGeometry, spaceSimilarity } from "./geometry";
 import { modelLayers } from "./reps";
 import { cachedResult, resultFile, type SectionResult } from "./results";
 import { fmt } from "./findings";
@@ -52,7 +52,7 @@ export interface LayerResults extends SectionResult {
 export const TITLE_45 = "4.5 Layer behaviour";
 
 /** Per label present in both: Euclidean distance between its centroids in two spaces (label index -> movement). */
-export function centroidMovement(a: Map<number, number[]>, b: Map<number, number[]>): Map<number, number> {
+export function labelMovement(a: Map<number, number[]>, b: Map<number, number[]>): Map<number, number> {
   const asCentroids = (m: Map<number, number[]>) => {
     const labels = [...m.keys()].sort((x, y) => x - y);
     return { labels, centroids: labels.map((l) => Float64Array.from(m.get(l)!)), counts: labels.map(() => 1) };
@@ -97,10 +97,10 @@ export async function runLayers(opts: SectionOptions = {}): Promise<LayerResults
     const differences: LayerDifferencePca[] = [];
     const similarity: LayerSimilarity[] = [];
     for (let layer = 0; layer < numLayers; layer++) {
-      const co = await ctx.timings.time("centroids", () => labelCentroids(ctx, run.original, task, "train", layer));
-      const cf = await ctx.timings.time("centroids", () => labelCentroids(ctx, run.final, task, "train", layer));
+      const co = await ctx.timings.time("centroids", () => spaceCentroids(ctx, run.original, task, "train", layer));
+      const cf = await ctx.timings.time("centroids", () => spaceCentroids(ctx, run.final, task, "train", layer));
       const shared = [...co.centroids.keys()].filter((l) => cf.centroids.has(l)).sort((a, b) => a - b);
-      const moved = centroidMovement(co.centroids, cf.centroids);
+      const moved = labelMovement(co.centroids, cf.centroids);
       const moves = shared.map((l) => ({ label: names[l], movement: moved.get(l)! }));
       movement.push({
         layer,
@@ -109,7 +109,7 @@ export async function runLayers(opts: SectionOptions = {}): Promise<LayerResults
         max: moves.reduce((a, m) => Math.max(a, m.movement), 0),
       });
       const diffs = shared.map((l) => cf.centroids.get(l)!.map((v, i) => v - co.centroids.get(l)![i]));
-      const p = pca(diffs, 2);
+      const p = pcaScores(diffs, 2);
       const xs = p.scores.map((s) => s[0] ?? 0);
       const ys = p.scores.map((s) => s[1] ?? 0);
       differences.push({
@@ -128,7 +128,7 @@ export async function runLayers(opts: SectionOptions = {}): Promise<LayerResults
       for (const s of run.snapshots) {
         // Each snapshot reuses the previous one's clusters while they stay separable (the reference's batch mode).
         const g = s.dir === run.original ? g0 : await spaceGeometry(ctx, s.dir, task, "train", layer, prev);
-        sims.push(spatialSimilarity(g0, g));
+        sims.push(spaceSimilarity(g0, g));
         clusters.push(g.numClusters);
         if (g.reclustered) reclustered.push(s.step);
         prev = g;
