@@ -79,6 +79,15 @@ export function custom(f: (...args: any[]) => CustomResult): (...xs: tf.Tensor[]
   return tf.customGrad(f as never) as unknown as (...xs: tf.Tensor[]) => tf.Tensor;
 }
 
+/**
+ * x W^T + b. Where transposed products are fast (native BLAS, tfjs-node, cpu) W is used as it is; on plain wasm
+ * through a cached transposed copy (no per-call transpose, and XNNPACK reuses its packed operator).
+ */
+function timesTransposed(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (!slowBatchedMatMul()) return tf.fused.matMul({ a: x, b: w, transposeB: true, bias: b }) as tf.Tensor2D;
+  return tf.fused.matMul({ a: x, b: cachedTranspose(w), bias: b }) as tf.Tensor2D;
+}
+
 /** a^T b for 2-D a, b: one transposed product where that is fast, else an explicit transpose first (see the header). */
 function matMulAT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return slowBatchedMatMul() ? tf.matMul(tr(a), b) : tf.matMul(a, b, true, false);
@@ -114,7 +123,7 @@ function tr(x: tf.Tensor): tf.Tensor2D {
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   const f = custom((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xx, ww]);
-    const value = tf.fused.matMul({ a: xx as tf.Tensor2D, b: cachedTranspose(ww as tf.Tensor2D), bias: bb });
+    const value = timesTransposed(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -142,7 +151,7 @@ export function linearConcat(key: string, x: tf.Tensor2D, ws: tf.Tensor2D[], bs:
     const wCat = cachedConcat(key + "/w", wsIn, 0) as tf.Tensor2D;
     const bCat = cachedConcat(key + "/b", bsIn, 0) as tf.Tensor1D;
     save([xx, wCat]);
-    const value = tf.fused.matMul({ a: xx, b: cachedTranspose(wCat), bias: bCat });
+    const value = timesTransposed(xx, wCat, bCat);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
