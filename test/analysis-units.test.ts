@@ -12,7 +12,9 @@ import { narrowBudget, paperBudget, quickBudget, resolveBudget, PAPER_MODELS } f
 import { chooseSentences, subsetTask, taskViews, labelsPresent } from "../lib/analysis/data";
 import { centroidsOf, pcaScores, spaceSimilarity, type SpaceGeometry } from "../lib/analysis/geometry";
 import { labelDistances } from "../lib/geometry/measures";
-import { cachedResult, type SectionResult } from "../lib/analysis/results";
+import { cachedResult, resultFile, type SectionResult } from "../lib/analysis/results";
+import { AnalysisContext } from "../lib/analysis/context";
+import { taskFromRows } from "../lib/tasks/user";
 import { clusterLayer, followLayer } from "../lib/analysis/direct";
 import { labelMovement } from "../lib/analysis/s45-layers";
 import { closestTriple } from "../lib/analysis/s43-spatial";
@@ -75,7 +77,7 @@ test("budgets: paper has the five models and tasks, quick one model; narrowing r
 
 function geometry(labels: number[], distances: number[][]): SpaceGeometry {
   return {
-    checkpointId: "x", task: "t", split: "train", layer: 0, n: 0, dim: 1, labels, numClusters: labels.length, linear: true,
+    checkpointId: "x", examplesHash: "h", task: "t", split: "train", layer: 0, n: 0, dim: 1, labels, numClusters: labels.length, linear: true,
     clusterLabels: labels, assignment: [], distances, minDistance: labelDistances(labels, distances, labels).minDistance, conflicting: [], key: "fresh", followedFrom: null, reclustered: false, seconds: 0, version: 1,
   };
 }
@@ -170,4 +172,18 @@ test("following clusters: reused while separable (same clusters, fresh distances
   const b = await followLayer(layer(xor), a);
   assert.equal(b.reclustered, true);
   assert.ok(b.clusterLabels.length > 2, `XOR needs more clusters than labels, got ${b.clusterLabels.length}`);
+});
+
+test("user tasks: found by name in the budget, and their content keys the results cache", () => {
+  const rows = (flip: boolean) => [
+    { tokens: "a good film", label: flip ? "neg" : "pos", split: "train" },
+    { tokens: "a bad film", label: "neg", split: "train" },
+    { tokens: "good", label: "pos", split: "test" },
+  ];
+  const mine = taskFromRows("reviews", rows(false));
+  const ctx = new AnalysisContext({ budget: narrowBudget(quickBudget(), { task: "reviews" }), userTasks: [mine] });
+  assert.equal(ctx.taskViews("reviews").full, mine);
+  const other = new AnalysisContext({ budget: ctx.budget, userTasks: [taskFromRows("reviews", rows(true))] });
+  assert.notEqual(resultFile("4.1", ctx.budget, ctx.cacheExtra()), resultFile("4.1", other.budget, other.cacheExtra()));
+  assert.equal(new AnalysisContext({ budget: "quick" }).cacheExtra(), null);
 });

@@ -2,6 +2,7 @@
  * What every section carries through its steps: the budget, progress and log sinks, timings, and memoised task
  * views and fine-tuning runs (so one section asking twice for the same run does not even read its manifest twice).
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { downloadBertFiles, looksLikeHubId } from "../model/hub";
 import type { Task } from "../tasks/types";
@@ -24,6 +25,11 @@ export interface SectionOptions {
   log?: (line: string) => void;
   /** Folder with the task data (default: the repository's data/). */
   dataDir?: string;
+  /**
+   * Your own tasks (lib/tasks/user.ts loadUserTask / taskFromRows), usable by name in the budget's task lists
+   * next to the built-in ones.
+   */
+  userTasks?: Task[];
 }
 
 export interface TaskViews {
@@ -42,6 +48,18 @@ export class AnalysisContext {
     this.budget = resolveBudget(opts.budget ?? "quick");
   }
 
+  /**
+   * What the results cache key needs beyond the budget: the content of user tasks (a built-in task is fixed by its
+   * name; a user task of the same name may hold other data next time). Null without user tasks.
+   */
+  cacheExtra(): unknown {
+    const own = this.opts.userTasks ?? [];
+    if (own.length === 0) return null;
+    const h = crypto.createHash("sha256");
+    for (const t of own) h.update(JSON.stringify({ name: t.name, kind: t.kind, labels: t.labels, splits: t.splits }));
+    return { userTasks: h.digest("hex") };
+  }
+
   log(line: string): void {
     (this.opts.log ?? ((l: string) => process.stderr.write(l + "\n")))(line);
   }
@@ -57,7 +75,8 @@ export class AnalysisContext {
   taskViews(task: string): TaskViews {
     let v = this.views.get(task);
     if (!v) {
-      v = taskViews(task, this.budget.finetune.data, this.budget.analysis, this.budget.seed, this.opts.dataDir);
+      const own = this.opts.userTasks?.find((t) => t.name === task);
+      v = taskViews(own ?? task, this.budget.finetune.data, this.budget.analysis, this.budget.seed, this.opts.dataDir);
       this.views.set(task, v);
     }
     return v;

@@ -19,6 +19,8 @@ import { clusterLayer, followLayer, predictByClusters, type LayerClusters } from
 
 export interface SpaceGeometry {
   checkpointId: string;
+  /** The representation store's hash of the examples (words, targets, labels) the vectors belong to. */
+  examplesHash: string;
   task: string;
   split: string;
   layer: number;
@@ -59,7 +61,7 @@ export interface GeometrySummary {
   seconds: number;
 }
 
-const VERSION = 2;
+const VERSION = 3;
 
 function geometryFile(checkpointId: string, task: string, split: string, layer: number, key: string): string {
   const name = key === "fresh" ? `${split}-layer${layer}.json` : `${split}-layer${layer}-follow-${key}.json`;
@@ -73,7 +75,7 @@ function followKey(prev: SpaceGeometry): string {
 /** DirectProbe on already loaded vectors (no cache); with `follow`, the clusters of that space are reused when still separable. */
 export async function geometryOfLayer(
   data: LayerData,
-  meta: { checkpointId: string; task: string; split: string; layer: number },
+  meta: { checkpointId: string; examplesHash: string; task: string; split: string; layer: number },
   follow?: SpaceGeometry,
 ): Promise<SpaceGeometry> {
   const t0 = Date.now();
@@ -115,12 +117,12 @@ export async function spaceGeometry(ctx: AnalysisContext, dir: string, task: str
   if (fs.existsSync(file)) {
     try {
       const g = JSON.parse(fs.readFileSync(file, "utf8")) as SpaceGeometry;
-      if (g.version === VERSION && g.n === data.n && g.checkpointId === data.checkpointId && g.key === key) return g;
+      if (g.version === VERSION && g.n === data.n && g.checkpointId === data.checkpointId && g.examplesHash === data.examplesHash && g.key === key) return g;
     } catch {
       // unreadable: recompute
     }
   }
-  const g = await ctx.timings.time("directprobe", () => geometryOfLayer(data, { checkpointId: data.checkpointId, task: view.name, split, layer }, follow));
+  const g = await ctx.timings.time("directprobe", () => geometryOfLayer(data, { checkpointId: data.checkpointId, examplesHash: data.examplesHash, task: view.name, split, layer }, follow));
   writeJsonAtomic(file, g);
   return g;
 }

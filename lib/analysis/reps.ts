@@ -67,9 +67,10 @@ export async function ensureModelReps(dir: string, task: Task, splits: string[],
 }
 
 /** One layer of one split for a model folder (extracting every layer of that split first if needed). */
-export async function modelLayer(dir: string, task: Task, split: string, layer: number, progress?: ProgressSink): Promise<LayerData & { checkpointId: string }> {
+export async function modelLayer(dir: string, task: Task, split: string, layer: number, progress?: ProgressSink): Promise<LayerData & { checkpointId: string; examplesHash: string }> {
   const entries = await ensureModelReps(dir, task, [split], progress);
-  return { ...loadLayer(entries[split], layer), checkpointId: entries[split].manifest.checkpointId };
+  const m = entries[split].manifest;
+  return { ...loadLayer(entries[split], layer), checkpointId: m.checkpointId, examplesHash: m.examplesHash };
 }
 
 /** Number of layers (embeddings + transformer layers) of a model folder. */

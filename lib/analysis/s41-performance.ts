@@ -189,7 +189,7 @@ export function performanceFindings(rows: PerformanceRow[], mem: MemorisationRes
 export async function runPerformance(opts: SectionOptions = {}): Promise<PerformanceResults> {
   const ctx = new AnalysisContext(opts);
   const b = ctx.budget;
-  return cachedResult(resultFile("4.1", b), async () => {
+  return cachedResult(resultFile("4.1", b, ctx.cacheExtra()), async () => {
     await ctx.checkModels([...b.models, b.memorisation.model]);
     const rows: PerformanceRow[] = [];
     for (const model of b.models) for (const task of b.tasks) rows.push(await performanceRow(ctx, model, task));

@@ -49,7 +49,7 @@ export function linearityFindings(rows: LinearityRow[]): string[] {
 export async function runLinearity(opts: SectionOptions = {}): Promise<LinearityResults> {
   const ctx = new AnalysisContext(opts);
   const b = ctx.budget;
-  return cachedResult(resultFile("4.2", b), async () => {
+  return cachedResult(resultFile("4.2", b, ctx.cacheExtra()), async () => {
     await ctx.checkModels(b.models);
     const rows: LinearityRow[] = [];
     for (const model of b.models) {

@@ -100,7 +100,7 @@ export async function runSpatial(opts: SectionOptions = {}): Promise<SpatialResu
   const ctx = new AnalysisContext(opts);
   const b = ctx.budget;
   const { model, task } = b.spatial;
-  return cachedResult(resultFile("4.3", b), async () => {
+  return cachedResult(resultFile("4.3", b, ctx.cacheExtra()), async () => {
     await ctx.checkModels([model]);
     const run = await ctx.run(model, task);
     const numLayers = await modelLayers(run.final);

@@ -85,7 +85,7 @@ export async function runCrossTask(opts: SectionOptions = {}): Promise<CrossTask
   const ctx = new AnalysisContext(opts);
   const b = ctx.budget;
   const { model, target, sources } = b.crossTask;
-  return cachedResult(resultFile("4.4", b), async () => {
+  return cachedResult(resultFile("4.4", b, ctx.cacheExtra()), async () => {
     await ctx.checkModels([model]);
     const names = ctx.taskViews(target).analysis.labels;
     const scores = async (dir: string, layer: number): Promise<{ s: SpaceScores; g: SpaceGeometry }> => {

@@ -87,7 +87,7 @@ export async function runLayers(opts: SectionOptions = {}): Promise<LayerResults
   const ctx = new AnalysisContext(opts);
   const b = ctx.budget;
   const { model, task } = b.layers;
-  return cachedResult(resultFile("4.5", b), async () => {
+  return cachedResult(resultFile("4.5", b, ctx.cacheExtra()), async () => {
     await ctx.checkModels([model]);
     const run = await ctx.run(model, task);
     const numLayers = await modelLayers(run.final);
