@@ -34,7 +34,11 @@ export interface HullOptions {
   /** Points to start the working sets from (rows of the A and B lists, e.g. a previous solution's support). */
   warmA?: ArrayLike<number>;
   warmB?: ArrayLike<number>;
-  /** Allow the LP to decide overlap (default true when the LP runtime is loaded). */
+  /**
+   * true: also ask the LP when the distance stalls towards 0 (exact but slow at hundreds of dimensions);
+   * default: the LP (when initLp() has loaded it) only decides pairs the iteration budget left undecided;
+   * false: never use the LP (undecided pairs then count as overlapping).
+   */
   useLp?: boolean;
 }
 
@@ -191,7 +195,11 @@ class WorkingSet {
           const diff = sideA ? gl - g[c] : g[c] - gl;
           if (diff <= 0) continue;
           const dd = gram[c * cap + c] + dll - 2 * gram[rl + c];
-          const gain = dd > 0 ? (diff * diff) / dd : Infinity;
+          // Actual decrease of ||z||^2 with the step clipped to l's weight (libsvm's WSS2 ignores the clip, which
+          // here makes it pick near-duplicate points whose tiny weights allow almost no progress).
+          const wl = weight[lc];
+          const step = dd > 0 ? Math.min(diff / dd, wl) : wl;
+          const gain = 2 * step * diff - step * step * dd;
           if (gain > bestGain) {
             bestGain = gain;
             k = c;
@@ -464,6 +472,26 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
     }
     for (const i of addA) ws.add(1, i, 0);
     for (const j of addB) ws.add(-1, j, 0);
+  }
+  if (status === "undecided" && !lpTried && lpReady() && opts.useLp !== false) {
+    // The iteration budget ran out without a certificate either way (a very small but maybe positive
+    // distance): let the exact LP on the full sets decide rather than guess.
+    const lpFull = runLp(A.m, A.rows, B.m, B.rows);
+    lpSolves++;
+    lpSeconds += lpFull.seconds;
+    if (lpFull.gap <= zeroTol) {
+      status = "overlap";
+      lower = 0;
+      upper = Math.min(upper, lpFull.gap);
+      const fa: number[] = [];
+      const fb: number[] = [];
+      for (let i = 0; i < nA; i++) if (lpFull.lambda[i] > 0) fa.push(A.rows[i]);
+      for (let j = 0; j < nB; j++) if (lpFull.mu[j] > 0) fb.push(B.rows[j]);
+      return finish(fa, fb);
+    }
+    upper = Math.min(upper, lpFull.gap);
+    lower = Math.max(lower, lpFull.gap / Math.sqrt(dim));
+    if (goal === "separable") status = "separated";
   }
   const { sA, sB } = support();
   return finish(sA, sB);

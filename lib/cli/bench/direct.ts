@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { directProbe, DirectProbeResult, findLabelConflicts } from "../../geometry/directprobe";
 import { hullDistance } from "../../geometry/hull";
+import { initLp } from "../../geometry/lp";
 import { makeMatrix, Matrix, selectRows } from "../../geometry/matrix";
 import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { writeNpy } from "../../reps/npy";
@@ -86,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
   for (const n of names) if (!CASES[n]) throw argError("--cases", `unknown case ${JSON.stringify(n)}; expected psfxn or pos`);
   const refPairs = numArg(values, "reference-pairs", 20, { int: true, min: 0 });
   const limit = values.limit === undefined ? undefined : numArg(values, "limit", undefined, { int: true, min: 1 });
+  await initLp();
   const progress = stderrSink(5000);
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 500);

@@ -1,6 +1,7 @@
 /** `ftgeo probe direct`: DirectProbe on one layer of a model for a task split (clusters, linearity, distances). */
 import * as path from "node:path";
 import { directProbe, findLabelConflicts } from "../../geometry/directprobe";
+import { initLp } from "../../geometry/lp";
 import { makeMatrix, selectRows } from "../../geometry/matrix";
 import { clusterDistanceMatrix, labelDistances, predictNearestCluster } from "../../geometry/measures";
 import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
@@ -50,6 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   const handle = await loadEncoder(values.model as string | undefined);
   const encoder = bertRepsEncoder(handle);
   const layer = numArg(values, "layer", encoder.numLayers - 1, { int: true, min: 0 });
+  await initLp();
   const progress = stderrSink(2000);
   const t0 = performance.now();
   const data = await getLayer({ encoder, task, split, limit, seed, progress }, layer);
