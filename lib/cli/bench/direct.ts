@@ -118,8 +118,12 @@ export async function run(argv: string[]): Promise<number> {
         source = `${model} layer ${encoder.numLayers - 1} (${conflicts.size} conflicting identical vectors left out)`;
       }
       const tLoad = performance.now();
+      const cpu0 = process.cpuUsage();
       const r = directProbe(m, labels, { progress });
       const seconds = (performance.now() - tLoad) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      // On a shared machine wall time includes waiting for a core: report the process's own CPU time too.
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
       const s = r.stats;
       const report = {
@@ -132,6 +136,8 @@ export async function run(argv: string[]): Promise<number> {
         linear: r.linear,
         loadSeconds: (tLoad - t0) / 1000,
         clusterSeconds: seconds,
+        clusterCpuSeconds: cpuSeconds,
+        loadAverage: os.loadavg()[0],
         targetSeconds: spec.targetSeconds,
         ratioToTarget: seconds / spec.targetSeconds,
         phases: s.seconds,
@@ -153,7 +159,8 @@ export async function run(argv: string[]): Promise<number> {
       console.log(JSON.stringify(report));
       console.log(
         `${spec.name}: ${m.n} points, ${r.labels.length} labels -> ${r.numClusters} clusters (${r.linear ? "linear" : "non-linear"}) in ` +
-          `${seconds.toFixed(1)} s = ${(100 * report.ratioToTarget).toFixed(1)}% of the ${spec.targetSeconds} s target; ` +
+          `${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU, load average ${os.loadavg()[0].toFixed(1)}) = ` +
+          `${(100 * report.ratioToTarget).toFixed(1)}% of the ${spec.targetSeconds} s target; ` +
           `${s.hullSolves} hull solves (${report.hullSolvesPerSecond?.toFixed(1) ?? "-"}/s, ${s.hullSeconds.toFixed(1)} s), ` +
           `peak RSS ${report.peakRssGiB.toFixed(2)} GiB`,
       );
