@@ -25,9 +25,30 @@ export * from "./model/checkpoint";
 export * from "./model/hub";
 export { readSafetensors, writeSafetensors, readSafetensorsHeader, FloatTensor, FloatTensorMap } from "./model/safetensors";
 export { readPytorchBin, readTorchFile } from "./model/pytorch-bin";
+export { buildNativeBlas, nativeMatMulActive, nativeGeluActive } from "./model/native-blas";
 export * from "./tokenize/wordpiece";
 export * from "./tokenize/align";
 export * from "./model/encode";
+
+export * from "./train/optimizer";
+export * from "./train/loop";
+export * from "./train/snapshots";
+export * from "./train/heads";
+export * from "./train/batches";
+export * from "./train/params";
+export * from "./train/finetune";
+
+export * from "./reps/npy";
+export * from "./reps/store";
+export * from "./reps/encoder";
+export * from "./probe/mlp";
+export * from "./probe/grid";
+export * from "./probe/curves";
+export * from "./probe/layer";
+export * from "./probe/pool";
+
+export * from "./geometry";
+export * from "./analysis";
 
 export * from "./pretrain/corpus";
 export * from "./pretrain/masking";
