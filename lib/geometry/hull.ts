@@ -40,6 +40,8 @@ export interface HullOptions {
    * false: never use the LP (undecided pairs then count as overlapping).
    */
   useLp?: boolean;
+  /** Time limit of the LP that decides budget-exhausted pairs (default 20 s). */
+  lpTimeLimitSeconds?: number;
 }
 
 export interface HullResult {
@@ -475,8 +477,15 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   }
   if (status === "undecided" && !lpTried && lpReady() && opts.useLp !== false) {
     // The iteration budget ran out without a certificate either way (a very small but maybe positive
-    // distance): let the exact LP on the full sets decide rather than guess.
-    const lpFull = runLp(A.m, A.rows, B.m, B.rows);
+    // distance): let the exact LP on the full sets decide rather than guess, within a time limit (HiGHS in
+    // wasm needs minutes on thousands of points in hundreds of dimensions); past it the pair stays undecided.
+    let lpFull: ReturnType<typeof runLp>;
+    try {
+      lpFull = runLp(A.m, A.rows, B.m, B.rows, opts.lpTimeLimitSeconds ?? 20);
+    } catch {
+      const { sA, sB } = support();
+      return finish(sA, sB);
+    }
     lpSolves++;
     lpSeconds += lpFull.seconds;
     if (lpFull.gap <= zeroTol) {
@@ -501,8 +510,8 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   }
 }
 
-function runLp(mA: Matrix, a: ArrayLike<number>, mB: Matrix, b: ArrayLike<number>) {
-  if (mA === mB) return hullGapLp(mA, a, b);
+function runLp(mA: Matrix, a: ArrayLike<number>, mB: Matrix, b: ArrayLike<number>, timeLimitSeconds = 600) {
+  if (mA === mB) return hullGapLp(mA, a, b, timeLimitSeconds);
   // Different matrices (e.g. a test point against a cluster): stack the rows into one matrix for the LP.
   const dim = mA.dim;
   const data = new Float32Array((a.length + b.length) * dim);
@@ -510,7 +519,7 @@ function runLp(mA: Matrix, a: ArrayLike<number>, mB: Matrix, b: ArrayLike<number
   for (let j = 0; j < b.length; j++) data.set(mB.data.subarray(b[j] * dim, (b[j] + 1) * dim), (a.length + j) * dim);
   const ia = Array.from({ length: a.length }, (_, i) => i);
   const ib = Array.from({ length: b.length }, (_, j) => a.length + j);
-  return hullGapLp({ n: a.length + b.length, dim, data }, ia, ib);
+  return hullGapLp({ n: a.length + b.length, dim, data }, ia, ib, timeLimitSeconds);
 }
 
 /** Distinct positions in `rows` of the given row numbers (rows not in the list are ignored). */
