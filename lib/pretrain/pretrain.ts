@@ -17,7 +17,7 @@ import { readSafetensors } from "../model/safetensors";
 import { BertTokenizer } from "../tokenize/wordpiece";
 import { runTraining, finishRun, LoopResult } from "../train/loop";
 import { linearWarmupSchedule } from "../train/optimizer";
-import { VariableParameters } from "../train/params";
+import { VariableParameters, loadEncoderSnapshot } from "../train/params";
 import { listSnapshots, readManifest } from "../train/snapshots";
 import { mixSeed } from "../train/batches";
 import { prepareCorpus, loadTokens } from "./corpus";
@@ -252,18 +252,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
         await saveBertModel(model, dir, { vocabPath, extraTensors: await head.toTensors() });
       },
       async loadModel(dir) {
-        const file = path.join(dir, "model.safetensors");
-        const tensors = readSafetensors(file).tensors;
-        for (const name of model.parameterNames()) {
-          const t = tensors.get(name);
-          if (!t) throw new FtgeoError(`${file}: tensor ${name} is missing (the snapshot does not belong to this run)`);
-          const v = model.variable(name);
-          const value = tf.tensor(t.data, v.shape, "float32");
-          v.assign(value);
-          value.dispose();
-        }
+        const tensors = loadEncoderSnapshot(model, dir);
         const missing = head.load(tensors);
-        if (missing.length > 0) throw new FtgeoError(`${file}: MLM head tensors missing: ${missing.join(", ")}`);
+        if (missing.length > 0) throw new FtgeoError(`${path.join(dir, "model.safetensors")}: MLM head tensors missing: ${missing.join(", ")}`);
         params.pull();
       },
       async snapshotMetrics() {

@@ -20,7 +20,7 @@ import { loadTask } from "../tasks/load";
 import type { Task } from "../tasks/types";
 import { SplitBatches, TaskBatch, mixSeed } from "./batches";
 import { ClassifierHead } from "./heads";
-import { VariableParameters } from "./params";
+import { VariableParameters, loadEncoderSnapshot } from "./params";
 import { linearWarmupSchedule } from "./optimizer";
 import { finishRun, runTraining, LoopResult } from "./loop";
 import { FtgeoError, argError } from "../util/errors";
@@ -309,15 +309,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
       },
       async loadModel(dir) {
         const file = path.join(dir, "model.safetensors");
-        const tensors = readSafetensors(file).tensors;
-        for (const name of model.parameterNames()) {
-          const t = tensors.get(name);
-          if (!t) throw new FtgeoError(`${file}: tensor ${name} is missing (the snapshot does not belong to this model)`);
-          const v = model.variable(name);
-          const value = tf.tensor(t.data, v.shape, "float32");
-          v.assign(value);
-          value.dispose();
-        }
+        const tensors = loadEncoderSnapshot(model, dir);
         for (const { name, variable } of head.variables()) {
           const t = tensors.get(name);
           if (!t) throw new FtgeoError(`${file}: head tensor ${name} is missing`);

@@ -6,6 +6,10 @@ import * as tf from "@tensorflow/tfjs";
 import type { TrainableParameters } from "./loop";
 import type { NamedVariable } from "./heads";
 import { decaysByName } from "./optimizer";
+import * as path from "node:path";
+import type { BertModel } from "../model/bert";
+import { readSafetensors, FloatTensorMap } from "../model/safetensors";
+import { FtgeoError } from "../util/errors";
 
 export class VariableParameters implements TrainableParameters {
   readonly names: string[];
@@ -66,4 +70,22 @@ export class VariableParameters implements TrainableParameters {
       for (const g of Object.values(grads)) g.dispose();
     }
   }
+}
+
+/**
+ * Assign every encoder parameter of `model` from a snapshot folder's model.safetensors (resuming a run) and return
+ * all of the file's tensors, so the caller can load its head from the same read.
+ */
+export function loadEncoderSnapshot(model: BertModel, dir: string): FloatTensorMap {
+  const file = path.join(dir, "model.safetensors");
+  const tensors = readSafetensors(file).tensors;
+  for (const name of model.parameterNames()) {
+    const t = tensors.get(name);
+    if (!t) throw new FtgeoError(`${file}: tensor ${name} is missing (the snapshot does not belong to this run's model)`);
+    const v = model.variable(name);
+    const value = tf.tensor(t.data, v.shape, "float32");
+    v.assign(value);
+    value.dispose();
+  }
+  return tensors;
 }

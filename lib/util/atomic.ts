@@ -24,13 +24,11 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 
 /**
  * Replace a whole directory atomically: the caller fills `tmpDir` (a sibling of `dir`), then this swaps it in.
- * An interrupted fill leaves only a stray `*.partial-*` directory, never a half-written `dir`.
+ * An interrupted fill leaves only a stray `*.partial-*` directory, never a half-written `dir`; a fill that throws
+ * leaves nothing.
  */
 export function withAtomicDir<T>(dir: string, fill: (tmpDir: string) => T): T {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  const tmp = freshSibling(dir);
   let result: T;
   try {
     result = fill(tmp);
@@ -38,19 +36,13 @@ export function withAtomicDir<T>(dir: string, fill: (tmpDir: string) => T): T {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  const old = `${dir}.old-${process.pid}-${Date.now()}`;
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
+  swapIn(dir, tmp);
   return result;
 }
 
 /** Async variant of withAtomicDir for fills that await (e.g. reading tensors back from the backend). */
 export async function withAtomicDirAsync<T>(dir: string, fill: (tmpDir: string) => Promise<T>): Promise<T> {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  const tmp = freshSibling(dir);
   let result: T;
   try {
     result = await fill(tmp);
@@ -58,9 +50,21 @@ export async function withAtomicDirAsync<T>(dir: string, fill: (tmpDir: string) 
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  swapIn(dir, tmp);
+  return result;
+}
+
+function freshSibling(dir: string): string {
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  return tmp;
+}
+
+function swapIn(dir: string, tmp: string): void {
   const old = `${dir}.old-${process.pid}-${Date.now()}`;
   if (fs.existsSync(dir)) fs.renameSync(dir, old);
   fs.renameSync(tmp, dir);
   fs.rmSync(old, { recursive: true, force: true });
-  return result;
 }
