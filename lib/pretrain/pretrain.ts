@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as crypto from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../model/backend";
+import { initBackend, backendDescription } from "../model/backend";
 import { BertModel } from "../model/bert";
 import { BertConfig, BertShapeName, BERT_SHAPE_NAMES, bertShape } from "../model/config";
 import { saveBertModel } from "../model/checkpoint";
@@ -141,7 +141,7 @@ export function evaluateMlm(model: BertModel, head: MlmHead, batches: MlmBatch[]
 
 export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
-  const backend = await initBackend();
+  await initBackend();
   const shape = o.shape ?? "tiny";
   if (!BERT_SHAPE_NAMES.includes(shape)) throw argError("--config", `expected one of ${BERT_SHAPE_NAMES.join(", ")}, got ${shape}`);
   const seqLen = o.seqLen ?? 128;
@@ -177,7 +177,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     const blocks = Array.from({ length: Math.min(16, evalCount - i) }, (_, k) => i + k);
     evalBatches.push(makeMlmBatch(heldStream, blocks, seqLen, config.vocab_size, ids, evalRng));
   }
-  log(`pretrain: backend ${backend}; corpus ${stream.length} train tokens (${nBlocks} blocks of ${seqLen}), ${heldStream.length} held-out tokens (${evalCount} evaluation blocks)`);
+  log(`pretrain: backend ${backendDescription()}; corpus ${stream.length} train tokens (${nBlocks} blocks of ${seqLen}), ${heldStream.length} held-out tokens (${evalCount} evaluation blocks)`);
 
   const model = BertModel.random(config, mixSeed(seed, SEED_INIT, 0));
   const head = new MlmHead(model, mixSeed(seed, SEED_HEAD, 0));
