@@ -4,14 +4,11 @@
  * measured in the same run (bench/encode_torch.py under Debian's /usr/bin/python3 with torch, 2 threads,
  * torch.no_grad) when available.
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { runPythonJson } from "../../util/python";
 import * as tf from "@tensorflow/tfjs";
 import { parseCli, numArg, strArg } from "../../util/args";
 import { argError } from "../../util/errors";
-import { repoRoot } from "../../util/paths";
 import { Rng } from "../../util/rng";
 import { initBackend, backendName, backendDescription, BackendPreference } from "../../model/backend";
 import { BertModel } from "../../model/bert";
@@ -80,16 +77,7 @@ export async function benchEncodeShape(shape: BertShapeName, batch: number, seq:
 type TorchResult = { results: Record<string, { tokensPerSecond: number; cpuMsPerBatch?: number }>; torch: string } | { error: string };
 
 function torchReference(python: string, shapes: string[], batch: number, seq: number, batches: number, seconds: number): TorchResult {
-  const script = path.join(repoRoot(), "bench", "encode_torch.py");
-  if (!fs.existsSync(python)) return { error: `${python} not found` };
-  const args = [script, "--shapes", shapes.join(","), "--batch", String(batch), "--seq", String(seq), "--batches", String(batches), "--seconds", String(seconds), "--threads", "2"];
-  const r = spawnSync(python, args, { encoding: "utf8" });
-  if (r.status !== 0) return { error: (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n").slice(-1)[0] };
-  try {
-    return JSON.parse(r.stdout.trim().split("\n").pop()!);
-  } catch {
-    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
-  }
+  return runPythonJson(python, "encode_torch.py", ["--shapes", shapes.join(","), "--batch", String(batch), "--seq", String(seq), "--batches", String(batches), "--seconds", String(seconds), "--threads", "2"]);
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -3,14 +3,11 @@
  * token a classified example) for BERT shapes, with where the time goes, and the ratio to PyTorch measured in
  * the same run (bench/train_torch.py under Debian's /usr/bin/python3 with torch, 2 threads) when available.
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
-import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { runPythonJson, PythonJson } from "../../util/python";
 import * as tf from "@tensorflow/tfjs";
 import { parseCli, numArg, strArg } from "../../util/args";
 import { argError } from "../../util/errors";
-import { repoRoot } from "../../util/paths";
 import { Rng } from "../../util/rng";
 import { initBackend, backendName } from "../../model/backend";
 import { BertModel } from "../../model/bert";
@@ -138,16 +135,8 @@ function wasmHeapBytes(): number | undefined {
   return b.wasm?.HEAPU8?.buffer.byteLength;
 }
 
-function torchReference(python: string, shapes: string[], batch: number, seq: number, steps: number, seconds: number): { results: Record<string, { tokensPerSecond: number; cpuMsPerStep?: number }>; torch: string } | { error: string } {
-  const script = path.join(repoRoot(), "bench", "train_torch.py");
-  if (!fs.existsSync(python)) return { error: `${python} not found` };
-  const r = spawnSync(python, [script, "--shapes", shapes.join(","), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps), "--seconds", String(seconds), "--threads", "2"], { encoding: "utf8" });
-  if (r.status !== 0) return { error: (r.stderr || r.stdout || `exit ${r.status}`).trim().split("\n").slice(-1)[0] };
-  try {
-    return JSON.parse(r.stdout.trim().split("\n").pop()!);
-  } catch {
-    return { error: `unreadable output: ${r.stdout.slice(0, 200)}` };
-  }
+function torchReference(python: string, shapes: string[], batch: number, seq: number, steps: number, seconds: number): PythonJson<{ results: Record<string, { tokensPerSecond: number; cpuMsPerStep?: number }>; torch: string }> {
+  return runPythonJson(python, "train_torch.py", ["--shapes", shapes.join(","), "--batch", String(batch), "--seq", String(seq), "--steps", String(steps), "--seconds", String(seconds), "--threads", "2"]);
 }
 
 export async function run(argv: string[]): Promise<number> {
