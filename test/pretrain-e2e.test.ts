@@ -9,6 +9,7 @@ import { pretrain, exportPretrained, defaultVocabPath } from "../lib/pretrain/pr
 import { loadBertModel } from "../lib/model/checkpoint";
 import { BertTokenizer } from "../lib/tokenize/wordpiece";
 import { silentSink } from "../lib/util/progress";
+import { readSafetensors } from "../lib/model/safetensors";
 
 /** A small corpus in the shared corpus' format: gzip'd, one paragraph per line, blank line between documents. */
 function makeCorpus(dir: string): void {
@@ -82,5 +83,23 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
   assert.equal(loaded.config.hidden_size, 128);
   assert.equal(loaded.config.num_hidden_layers, 2);
   loaded.model.dispose();
+
+  // A second phase starts from the first run's last snapshot: its step-0 weights are that snapshot's, and the
+  // exported card counts both phases' tokens (6 + 3 updates of 4 x 32).
+  const phase2 = { ...opts, runDir: path.join(root, "run2"), tokens: 4 * 32 * 3, initFrom: path.join(opts.runDir, "snapshots", "step-0000006") };
+  const third = await pretrain(phase2);
+  assert.equal(third.finished, true);
+  assert.equal(third.tokensSeen, 9 * 4 * 32);
+  const a = readSafetensors(path.join(opts.runDir, "snapshots", "step-0000006", "model.safetensors")).tensors;
+  const b = readSafetensors(path.join(phase2.runDir, "snapshots", "step-0000000", "model.safetensors")).tensors;
+  for (const name of ["embeddings.word_embeddings.weight", "encoder.layer.1.output.dense.weight", "cls.predictions.bias"]) {
+    assert.deepEqual(b.get(name)!.data, a.get(name)!.data, `${name} carried over`);
+  }
+  const out2 = await exportPretrained(phase2.runDir, path.join(root, "model2"));
+  const card2 = fs.readFileSync(path.join(out2, "README.md"), "utf8");
+  assert.ok(card2.includes("| tokens seen | 1,152 (768 in earlier phases, then 3 updates of 4 x 32) |"), card2);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "pretraining.json"), "utf8")).tokensSeen, 1152);
+  // Not a pretraining snapshot: refused, naming the argument.
+  await assert.rejects(pretrain({ ...phase2, runDir: path.join(root, "run3"), initFrom: root }), /--init-from/);
   delete process.env.FTGEO_CACHE;
 });

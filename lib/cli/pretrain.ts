@@ -28,6 +28,8 @@ options:
   --corpus-files N     use only the first N corpus files (quick looks, tests)
   --eval-blocks N      held-out sequences for the evaluation                            [64]
   --held-out-every N   hold out every N-th document of each corpus file                 [200]
+  --init-from DIR      start from an earlier snapshot (run/snapshots/step-N) or exported model: a new phase
+                       with its own schedule; the model card counts the tokens of every phase
   --export DIR         write the latest snapshot of --out as a model folder with a model card
   --dtype F32|F16      storage type of the exported weights                             [F32]`;
 
@@ -50,6 +52,7 @@ export async function run(argv: string[]): Promise<number> {
     "eval-blocks": { type: "string" },
     "held-out-every": { type: "string" },
     export: { type: "string" },
+    "init-from": { type: "string" },
     dtype: { type: "string" },
   });
   const out = strArg(values, "out");
@@ -77,6 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     corpusFiles: values["corpus-files"] === undefined ? undefined : numArg(values, "corpus-files", undefined, { int: true, min: 1 }),
     evalBlocks: numArg(values, "eval-blocks", 64, { int: true, min: 1 }),
     heldOutEvery: numArg(values, "held-out-every", 200, { int: true, min: 2 }),
+    initFrom: values["init-from"] === undefined ? undefined : strArg(values, "init-from"),
   });
   console.log(
     JSON.stringify({

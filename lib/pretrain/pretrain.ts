@@ -52,6 +52,11 @@ export interface PretrainOptions {
   /** Every N-th document of each corpus file is held out for evaluation. */
   heldOutEvery?: number;
   vocabPath?: string;
+  /**
+   * Start from the weights (encoder and MLM head) of an earlier pretraining snapshot or exported model instead of a
+   * random initialisation: a second phase with its own schedule. Its tokens count towards the model's total.
+   */
+  initFrom?: string;
   progressSink?: ProgressSink;
   log?(line: string): void;
   shouldStop?(): boolean;
@@ -94,11 +99,12 @@ function tokenCacheDir(corpusDir: string, vocabPath: string): string {
 class BlockOrder {
   private pass = -1;
   private perm: Int32Array = new Int32Array(0);
-  constructor(private readonly nBlocks: number, private readonly seed: number) {}
+  /** `offset` blocks are skipped: a second phase continues the first phase's order instead of replaying it. */
+  constructor(private readonly nBlocks: number, private readonly seed: number, private readonly offset = 0) {}
   blocks(step: number, batch: number): number[] {
     const out: number[] = [];
     for (let b = 0; b < batch; b++) {
-      const j = step * batch + b;
+      const j = this.offset + step * batch + b;
       const pass = Math.floor(j / this.nBlocks);
       if (pass !== this.pass) {
         const rng = new Rng(mixSeed(this.seed, SEED_ORDER, pass));
@@ -109,6 +115,47 @@ class BlockOrder {
     }
     return out;
   }
+}
+
+/** Where an --init-from folder came from and how many tokens its weights had seen. */
+export interface InitSource {
+  dir: string;
+  tokensSeen: number;
+  seqLen: number | null;
+  heldOutAccuracy: number | null;
+  /** The settings of the run that produced these weights (with its own initFrom, for a chain of phases). */
+  runConfig: Record<string, unknown> | null;
+}
+
+/**
+ * Identify the weights of an --init-from folder: a snapshot inside a pretraining run (run/snapshots/step-N) or a
+ * model exported by --export (with pretraining.json). Anything else is refused, because the token count of the
+ * model card would be unknown.
+ */
+export function describeInitSource(dir: string): InitSource {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(path.join(abs, "model.safetensors"))) throw argError("--init-from", `${abs} has no model.safetensors`);
+  const exported = path.join(abs, "pretraining.json");
+  if (fs.existsSync(exported)) {
+    const p = JSON.parse(fs.readFileSync(exported, "utf8")) as { tokensSeen: number; seqLen: number; heldOut?: { accuracy: number | null } };
+    return { dir: abs, tokensSeen: Number(p.tokensSeen), seqLen: Number(p.seqLen), heldOutAccuracy: p.heldOut?.accuracy ?? null, runConfig: p as Record<string, unknown> };
+  }
+  const runDir = path.dirname(path.dirname(abs));
+  const manifest = readManifest(runDir);
+  const state = path.join(abs, "trainer_state.json");
+  if (!manifest || manifest.config.kind !== "mlm-pretraining" || !fs.existsSync(state)) {
+    throw argError("--init-from", `${abs} is neither a snapshot of a pretraining run (run/snapshots/step-N) nor a model exported by ftgeo pretrain --export`);
+  }
+  const st = JSON.parse(fs.readFileSync(state, "utf8")) as { step: number; devAccuracy: number | null };
+  const cfg = manifest.config as { batch: number; seqLen: number; initFrom?: InitSource | null };
+  const prior = cfg.initFrom ? Number(cfg.initFrom.tokensSeen) : 0;
+  return {
+    dir: abs,
+    tokensSeen: prior + st.step * Number(cfg.batch) * Number(cfg.seqLen),
+    seqLen: Number(cfg.seqLen),
+    heldOutAccuracy: st.devAccuracy,
+    runConfig: { ...manifest.config, stoppedAtStep: st.step },
+  };
 }
 
 function specialIds(tok: BertTokenizer): MlmSpecialIds {
@@ -179,14 +226,20 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   }
   log(`pretrain: backend ${backendDescription()}; corpus ${stream.length} train tokens (${nBlocks} blocks of ${seqLen}), ${heldStream.length} held-out tokens (${evalCount} evaluation blocks)`);
 
+  const init = o.initFrom ? describeInitSource(o.initFrom) : null;
   const model = BertModel.random(config, mixSeed(seed, SEED_INIT, 0));
   const head = new MlmHead(model, mixSeed(seed, SEED_HEAD, 0));
+  if (init) {
+    const missing = head.load(loadEncoderSnapshot(model, init.dir));
+    if (missing.length > 0) throw argError("--init-from", `${path.join(init.dir, "model.safetensors")} has no MLM head (${missing.join(", ")})`);
+    log(`pretrain: starting from ${init.dir} (${init.tokensSeen.toLocaleString("en-US")} tokens seen before)`);
+  }
   // The pooler is not on the MLM path; training it would only cost time.
   const encoderVars = model.trainableVariables().filter((v) => !model.hfName(v).startsWith("pooler."));
   const params = new VariableParameters([...encoderVars.map((v) => ({ name: model.hfName(v), variable: v })), ...head.variables()]);
   const tokensPerStep = batch * seqLen;
   const totalSteps = Math.ceil(o.tokens / tokensPerStep);
-  const order = new BlockOrder(nBlocks, seed);
+  const order = new BlockOrder(nBlocks, seed, init && init.seqLen === seqLen ? Math.round(init.tokensSeen / seqLen) : 0);
   const started = Date.now();
   const deadline = o.maxMinutes !== undefined ? started + o.maxMinutes * 60_000 : Infinity;
   let interrupted = false;
@@ -212,6 +265,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     weightDecay: o.weightDecay ?? 0.01,
     clip: o.clip ?? 1,
     seed,
+    initFrom: init,
   };
   let loop: LoopResult;
   try {
@@ -274,7 +328,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     runDir: o.runDir,
     steps: loop.steps,
     totalSteps,
-    tokensSeen: loop.steps * tokensPerStep,
+    tokensSeen: (init?.tokensSeen ?? 0) + loop.steps * tokensPerStep,
     finished,
     tokensPerSecond: loop.unitsPerSecond,
     heldOut,
@@ -302,13 +356,15 @@ export async function exportPretrained(runDir: string, outDir: string, opts: { d
   const model = BertModel.fromTensors(cfg.config, tensors, file);
   const head = new MlmHead(model, 0);
   head.load(tensors);
-  const tokensSeen = last.step * Number(cfg.batch) * Number(cfg.seqLen);
+  const init = (cfg.initFrom ?? null) as InitSource | null;
+  const tokensSeen = (init ? Number(init.tokensSeen) : 0) + last.step * Number(cfg.batch) * Number(cfg.seqLen);
   const card = modelCard({
     name: opts.name ?? path.basename(outDir),
     config: cfg.config,
     runConfig: cfg,
     step: last.step,
     tokensSeen,
+    init,
     heldOutAccuracy: last.devAccuracy,
     heldOutLoss: last.metrics.heldOutLoss,
     dtype: opts.dtype ?? "F32",
@@ -329,6 +385,7 @@ function modelCard(x: {
   runConfig: Record<string, unknown>;
   step: number;
   tokensSeen: number;
+  init: InitSource | null;
   heldOutAccuracy: number | null;
   heldOutLoss: number | undefined;
   dtype: string;
@@ -348,13 +405,14 @@ runs offline; for real results pass a Hugging Face id or folder (e.g. \`--model 
 | vocabulary | bert-base-uncased vocab.txt (Apache-2.0), ${c.vocab_size} entries |
 | objective | masked language modelling only (15% of tokens: 80% [MASK], 10% random, 10% unchanged; no next-sentence prediction), output layer tied to the word embeddings |
 | corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every ${r.heldOutEvery}th document of each file held out |
-| tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.step} updates of ${r.batch} x ${r.seqLen}) |
-| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed} |
+| tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.init ? `${x.init.tokensSeen.toLocaleString("en-US")} in earlier phases, then ` : ""}${x.step} updates of ${r.batch} x ${r.seqLen}) |
+| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed}${x.init ? ` (this phase; it started from the weights of ${path.basename(x.init.dir)}, whose run is described in its own manifest)` : ""} |
 | held-out masked-token accuracy | ${x.heldOutAccuracy === null ? "n/a" : (100 * x.heldOutAccuracy).toFixed(2) + "%"} (loss ${x.heldOutLoss === undefined ? "n/a" : Number(x.heldOutLoss).toFixed(4)}) |
 | weights | model.safetensors (${x.dtype}), Hugging Face BertForMaskedLM names (encoder without prefix, MLM head under cls.predictions.*) |
 
-Reproduce: \`ftgeo pretrain --config tiny --corpus ../shared/corpus --out runs/pretrain-tiny --tokens ${r.tokens}\` (resumable; add
-\`--max-minutes N\` to work in sessions), then \`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-tiny\`.
+Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
+(resumable; add \`--max-minutes N\` to work in sessions)${x.init ? ", after the earlier phase named by --init-from (its settings are in pretraining.json under initFrom)" : ""}, then
+\`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-${r.shape}\`.
 `;
 }
 
