@@ -3,11 +3,14 @@ import { parseCli, numArg, strArg } from "../util/args";
 import { argError } from "../util/errors";
 import { pretrain, exportPretrained } from "../pretrain/pretrain";
 import type { BertShapeName } from "../model/config";
+import { maskedTokenAccuracy } from "../pretrain/mlm-eval";
+import { loadTask } from "../tasks/load";
 
 export const summary = "masked-language-model pretraining of a miniature BERT on a local corpus (resumable)";
 
 export const usage = `usage: ftgeo pretrain --config tiny --corpus <folder> --out <run folder> [options]
        ftgeo pretrain --out <run folder> --export <model folder> [--dtype F32|F16]
+       ftgeo pretrain --evaluate <model folder>
 
 Trains BERT's masked-language-model objective from scratch with the real uncased vocabulary on every *.txt.gz file
 below --corpus (one paragraph per line, blank lines between documents). Progress shows tokens, loss, tokens/s, ETA.
@@ -30,6 +33,8 @@ options:
   --held-out-every N   hold out every N-th document of each corpus file                 [200]
   --init-from DIR      start from an earlier snapshot (run/snapshots/step-N) or exported model: a new phase
                        with its own schedule; the model card counts the tokens of every phase
+  --evaluate DIR       masked-token accuracy of a model folder's MLM head on the UD EWT test sentences (shipped
+                       data, not in the pretraining corpus); prints one JSON line
   --export DIR         write the latest snapshot of --out as a model folder with a model card
   --dtype F32|F16      storage type of the exported weights                             [F32]`;
 
@@ -53,8 +58,16 @@ export async function run(argv: string[]): Promise<number> {
     "held-out-every": { type: "string" },
     export: { type: "string" },
     "init-from": { type: "string" },
+    evaluate: { type: "string" },
     dtype: { type: "string" },
   });
+  if (values.evaluate !== undefined) {
+    const dir = strArg(values, "evaluate");
+    const sentences = loadTask("pos").splits.test.sentences.map((words) => words.join(" "));
+    const r = await maskedTokenAccuracy(dir, sentences, { seqLen: 64, seed: 0 });
+    console.log(JSON.stringify({ model: path.resolve(dir), text: "UD EWT r2.5 test sentences", ...r }));
+    return 0;
+  }
   const out = strArg(values, "out");
   if (values.export !== undefined) {
     const dtype = strArg(values, "dtype", "F32");

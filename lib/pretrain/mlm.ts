@@ -71,6 +71,10 @@ export class MlmHead {
     return missing;
   }
 
+  dispose(): void {
+    for (const { variable } of this.variables()) variable.dispose();
+  }
+
   /** Logits [n, vocab] for hidden vectors [n, hidden] at masked positions. */
   logits(h: tf.Tensor2D): tf.Tensor2D {
     const cfg = this.model.config;
