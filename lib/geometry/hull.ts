@@ -14,6 +14,7 @@
  * subset's overlap proves the full sets overlap) and only if needed on the full sets.
  */
 import { FtgeoError } from "../util/errors";
+import { corralHullDistance } from "./corral";
 import { hullGapLp, lpReady } from "./lp";
 import { Matrix } from "./matrix";
 
@@ -42,6 +43,11 @@ export interface HullOptions {
   useLp?: boolean;
   /** Time limit of the LP that decides budget-exhausted pairs (default 20 s). */
   lpTimeLimitSeconds?: number;
+  /**
+   * "corral" (default): the exact active-set method (corral.ts) first, the MDM iterations and the LP only if
+   * rounding stops it undecided; "mdm": only the MDM iterations and the LP (for comparisons).
+   */
+  solver?: "corral" | "mdm";
 }
 
 export interface HullResult {
@@ -317,15 +323,42 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   // Accuracy the inner solver works to: tight enough for the goal, never tighter than float64 allows.
   let innerTol = Math.max(goal === "distance" ? relTol * 0.5 : 0.1, 1e-12);
 
+  let corralWork = 0;
+  let warmA = opts.warmA;
+  let warmB = opts.warmB;
+  if ((opts.solver ?? "corral") === "corral") {
+    const c = corralHullDistance(A, B, { goal, relTol, zeroTol });
+    if (c.status !== "undecided") {
+      return {
+        status: c.status,
+        lower: c.lower,
+        upper: c.upper,
+        w: c.w,
+        minA: c.minA,
+        maxB: c.maxB,
+        supportA: c.posA.map((i) => A.rows[i]),
+        supportB: c.posB.map((j) => B.rows[j]),
+        iterations: c.major + c.minor,
+        passes: c.major,
+        lpSolves: 0,
+        lpSeconds: 0,
+      };
+    }
+    // Rounding stopped it: continue with the MDM iterations from its support.
+    corralWork = c.major + c.minor;
+    warmA = c.posA.map((i) => A.rows[i]);
+    warmB = c.posB.map((j) => B.rows[j]);
+  }
+
   const ws = new WorkingSet(A, B);
   const projA = new Float64Array(nA);
   const projB = new Float64Array(nB);
   const z = new Float64Array(dim);
   // Start from the points of each side that reach furthest towards the other side's centroid.
-  if (opts.warmA && opts.warmA.length > 0 && opts.warmB && opts.warmB.length > 0) {
+  if (warmA && warmA.length > 0 && warmB && warmB.length > 0) {
     // Warm starts are given as matrix rows (e.g. a previous solution's support); map them to list positions.
-    const posA = positionsOf(A.rows, opts.warmA);
-    const posB = positionsOf(B.rows, opts.warmB);
+    const posA = positionsOf(A.rows, warmA);
+    const posB = positionsOf(B.rows, warmB);
     if (posA.length > 0 && posB.length > 0) {
       for (const i of posA) ws.add(1, i, 0);
       for (const j of posB) ws.add(-1, j, 0);
@@ -345,7 +378,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
     ws.add(-1, ib, 1);
   }
 
-  let iterations = 0;
+  let iterations = corralWork;
   let passes = 0;
   let lpSolves = 0;
   let lpSeconds = 0;
