@@ -31,11 +31,10 @@ export interface CorralOptions {
   zeroTol: number;
   /** Budget of major cycles (points added). */
   maxMajor?: number;
-  /** Points (positions in A's and B's row lists) whose best pair starts the corral instead of the projection extremes. */
-  startA?: number;
-  startB?: number;
-  /** Direction to pick the starting pair: the points of A and B most extreme along it. Default: centroid difference. */
-  direction?: Float64Array;
+  /** A feasible start (positions in A's and B's row lists with convex weights), e.g. a sub-cluster's optimum. */
+  warm?: { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] };
+  /** Candidate pool per side priced between full passes (default 48). */
+  poolSize?: number;
 }
 
 export interface CorralResult {
@@ -53,70 +52,49 @@ export interface CorralResult {
   weightB: number[];
   major: number;
   minor: number;
+  /** Major cycles that priced every point (the others priced only the candidate pool). */
+  fullPasses: number;
   /** Why an undecided result stopped (numerical stall, budget). */
   reason?: string;
 }
 
-/** Float64 copy of a point set's rows, translated by `shift` (the problem is translation invariant). */
-function centredRows(set: PointSet, shift: Float64Array): Float64Array {
-  const { m, rows } = set;
-  const dim = m.dim;
-  const out = new Float64Array(rows.length * dim);
+/** out[i] = (row rows[i] of data) . z for all listed rows (float64 accumulation over float32 storage). */
+function projectRows(data: Float32Array, rows: ArrayLike<number>, dim: number, z: Float64Array, out: Float64Array): void {
   for (let i = 0; i < rows.length; i++) {
-    const off = rows[i] * dim;
-    const o = i * dim;
-    for (let k = 0; k < dim; k++) out[o + k] = m.data[off + k] - shift[k];
-  }
-  return out;
-}
-
-function dotAt(x: Float64Array, i: number, y: Float64Array, j: number, dim: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-  let a = i * dim;
-  let b = j * dim;
-  let k = 0;
-  for (; k + 3 < dim; k += 4, a += 4, b += 4) {
-    s0 += x[a] * y[b];
-    s1 += x[a + 1] * y[b + 1];
-    s2 += x[a + 2] * y[b + 2];
-    s3 += x[a + 3] * y[b + 3];
-  }
-  for (; k < dim; k++, a++, b++) s0 += x[a] * y[b];
-  return s0 + s1 + s2 + s3;
-}
-
-/** out[i] = row i of x . z for all n rows. */
-function projectRows(x: Float64Array, n: number, dim: number, z: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < n; i++) {
-    let off = i * dim;
+    let off = rows[i] * dim;
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
     let k = 0;
     for (; k + 3 < dim; k += 4, off += 4) {
-      s0 += x[off] * z[k];
-      s1 += x[off + 1] * z[k + 1];
-      s2 += x[off + 2] * z[k + 2];
-      s3 += x[off + 3] * z[k + 3];
+      s0 += data[off] * z[k];
+      s1 += data[off + 1] * z[k + 1];
+      s2 += data[off + 2] * z[k + 2];
+      s3 += data[off + 3] * z[k + 3];
     }
-    for (; k < dim; k++, off++) s0 += x[off] * z[k];
+    for (; k < dim; k++, off++) s0 += data[off] * z[k];
     out[i] = s0 + s1 + s2 + s3;
   }
 }
 
 /**
- * The corral: members, weights and the Cholesky factor of their lifted Gram matrix. R is upper triangular,
- * stored row-major with stride cap; column k belongs to member k.
+ * The corral: members, weights and the Cholesky factor R of their lifted Gram matrix H = R'R (upper triangular,
+ * row-major with stride cap; column k belongs to member k), plus yA = R'^-1 e_A and yB = R'^-1 e_B, kept up to
+ * date through additions and removals so that the affine minimiser costs one back substitution.
  */
 class Corral {
   side: number[] = []; // +1: A, -1: B
   pos: number[] = []; // position in its side's list
   weight: number[] = [];
   R = new Float64Array(0);
+  yA = new Float64Array(0);
+  yB = new Float64Array(0);
   cap = 0;
+  /** Each member's point minus the shift, in float64 (only members: the Gram products use them). */
+  private vecs: Float64Array[] = [];
 
   constructor(
-    private readonly xa: Float64Array,
-    private readonly xb: Float64Array,
-    private readonly dim: number,
+    private readonly A: PointSet,
+    private readonly B: PointSet,
+    private readonly shift: Float64Array,
     /** Squared lifting constant c^2 (same order as the squared norms of the centred points). */
     private readonly lift: number,
   ) {}
@@ -130,12 +108,28 @@ class Corral {
     return false;
   }
 
-  /** Lifted inner product of member-to-be (side, pos) with member k. */
-  private lifted(side: number, pos: number, k: number): number {
-    const x = side > 0 ? this.xa : this.xb;
-    const y = this.side[k] > 0 ? this.xa : this.xb;
-    const d = dotAt(x, pos, y, this.pos[k], this.dim) * side * this.side[k];
-    return side === this.side[k] ? d + this.lift : d;
+  private centred(side: number, pos: number): Float64Array {
+    const set = side > 0 ? this.A : this.B;
+    const dim = set.m.dim;
+    const off = set.rows[pos] * dim;
+    const out = new Float64Array(dim);
+    for (let k = 0; k < dim; k++) out[k] = set.m.data[off + k] - this.shift[k];
+    return out;
+  }
+
+  private grow(k: number): void {
+    if (k < this.cap) return;
+    const cap = Math.max(16, this.cap * 2);
+    const next = new Float64Array(cap * cap);
+    for (let i = 0; i < k; i++) next.set(this.R.subarray(i * this.cap, i * this.cap + k), i * cap);
+    this.R = next;
+    const yA = new Float64Array(cap);
+    yA.set(this.yA.subarray(0, k));
+    this.yA = yA;
+    const yB = new Float64Array(cap);
+    yB.set(this.yB.subarray(0, k));
+    this.yB = yB;
+    this.cap = cap;
   }
 
   /**
@@ -144,114 +138,131 @@ class Corral {
    */
   add(side: number, pos: number, pivotTol: number): boolean {
     const k = this.size;
-    if (k >= this.cap) {
-      const cap = Math.max(16, this.cap * 2);
-      const next = new Float64Array(cap * cap);
-      for (let i = 0; i < k; i++) next.set(this.R.subarray(i * this.cap, i * this.cap + k), i * cap);
-      this.R = next;
-      this.cap = cap;
-    }
+    this.grow(k + 1);
     const { R, cap } = this;
-    // Solve R' r = h (forward substitution), h = lifted products with the members.
-    let rr = 0;
+    const x = this.centred(side, pos);
+    const dim = x.length;
+    // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous).
+    const r = new Float64Array(k);
     for (let i = 0; i < k; i++) {
-      let s = this.lifted(side, pos, i);
-      for (let j = 0; j < i; j++) s -= R[j * cap + i] * R[j * cap + k];
-      const v = s / R[i * cap + i];
-      R[i * cap + k] = v;
+      const y = this.vecs[i];
+      let s0 = 0, s1 = 0; // prettier-ignore
+      let t = 0;
+      for (; t + 1 < dim; t += 2) {
+        s0 += x[t] * y[t];
+        s1 += x[t + 1] * y[t + 1];
+      }
+      if (t < dim) s0 += x[t] * y[t];
+      const d = (s0 + s1) * side * this.side[i];
+      r[i] = side === this.side[i] ? d + this.lift : d;
+    }
+    let rr = 0;
+    for (let j = 0; j < k; j++) {
+      const v = r[j] / R[j * cap + j];
+      r[j] = v;
       rr += v * v;
+      const row = j * cap;
+      for (let i = j + 1; i < k; i++) r[i] -= R[row + i] * v;
     }
-    const x = side > 0 ? this.xa : this.xb;
-    const hkk = dotAt(x, pos, x, pos, this.dim) + this.lift;
+    let hkk = this.lift;
+    for (let t = 0; t < dim; t++) hkk += x[t] * x[t];
     const rho2 = hkk - rr;
-    if (!(rho2 > pivotTol * hkk)) {
-      for (let i = 0; i < k; i++) R[i * cap + k] = 0;
-      return false;
+    if (!(rho2 > pivotTol * hkk)) return false;
+    const rho = Math.sqrt(rho2);
+    for (let i = 0; i < k; i++) R[i * cap + k] = r[i];
+    for (let c = 0; c <= k; c++) R[k * cap + c] = 0;
+    R[k * cap + k] = rho;
+    // Extend yA, yB: the new row of R' gives the new entry.
+    let sa = side > 0 ? 1 : 0;
+    let sb = side > 0 ? 0 : 1;
+    for (let i = 0; i < k; i++) {
+      sa -= r[i] * this.yA[i];
+      sb -= r[i] * this.yB[i];
     }
-    R[k * cap + k] = Math.sqrt(rho2);
+    this.yA[k] = sa / rho;
+    this.yB[k] = sb / rho;
     this.side.push(side);
     this.pos.push(pos);
     this.weight.push(0);
+    this.vecs.push(x);
     return true;
   }
 
-  /** Removes member j: delete column j of R and restore the triangle with Givens rotations. */
+  /** Removes member j: delete column j of R and restore the triangle with Givens rotations (applied to yA, yB too). */
   remove(j: number): void {
-    const { R, cap } = this;
+    const { R, cap, yA, yB } = this;
     const k = this.size;
-    // Shift columns j+1.. left by one (rows 0..k-1).
     for (let i = 0; i < k; i++) {
       const r = i * cap;
       for (let c = j; c < k - 1; c++) R[r + c] = R[r + c + 1];
       R[r + k - 1] = 0;
     }
-    // Now rows i and i+1 (i >= j) have a subdiagonal entry R[i+1][i]; rotate it away.
+    // Rows i and i+1 (i >= j) now have a subdiagonal entry R[i+1][i]; rotate it away.
     for (let i = j; i < k - 1; i++) {
-      const a = R[i * cap + i];
-      const b = R[(i + 1) * cap + i];
+      const ri = i * cap;
+      const rn = (i + 1) * cap;
+      const a = R[ri + i];
+      const b = R[rn + i];
       if (b === 0) continue;
       const h = Math.hypot(a, b);
       const c = a / h;
       const s = b / h;
       for (let col = i; col < k - 1; col++) {
-        const x = R[i * cap + col];
-        const y = R[(i + 1) * cap + col];
-        R[i * cap + col] = c * x + s * y;
-        R[(i + 1) * cap + col] = -s * x + c * y;
+        const x = R[ri + col];
+        const y = R[rn + col];
+        R[ri + col] = c * x + s * y;
+        R[rn + col] = -s * x + c * y;
+      }
+      R[rn + i] = 0;
+      for (const v of [yA, yB]) {
+        const x = v[i];
+        const y = v[i + 1];
+        v[i] = c * x + s * y;
+        v[i + 1] = -s * x + c * y;
       }
     }
-    // Keep the diagonal positive (a rotation may flip a sign; R'R is unchanged by flipping a whole row).
+    // Keep the diagonal positive (flipping a row of R and the same entry of yA, yB changes nothing else).
     for (let i = j; i < k - 1; i++) {
-      if (R[i * cap + i] < 0) for (let col = i; col < k - 1; col++) R[i * cap + col] = -R[i * cap + col];
+      if (R[i * cap + i] < 0) {
+        for (let col = i; col < k - 1; col++) R[i * cap + col] = -R[i * cap + col];
+        yA[i] = -yA[i];
+        yB[i] = -yB[i];
+      }
     }
     for (let col = 0; col < k; col++) R[(k - 1) * cap + col] = 0;
+    yA[k - 1] = 0;
+    yB[k - 1] = 0;
     this.side.splice(j, 1);
     this.pos.splice(j, 1);
     this.weight.splice(j, 1);
+    this.vecs.splice(j, 1);
   }
 
-  /** Solves H x = b in place (b overwritten with x). */
-  private solveH(b: Float64Array): void {
-    const { R, cap } = this;
-    const k = this.size;
-    for (let i = 0; i < k; i++) {
-      let s = b[i];
-      for (let j = 0; j < i; j++) s -= R[j * cap + i] * b[j];
-      b[i] = s / R[i * cap + i];
-    }
-    for (let i = k - 1; i >= 0; i--) {
-      let s = b[i];
-      const r = i * cap;
-      for (let j = i + 1; j < k; j++) s -= R[r + j] * b[j];
-      b[i] = s / R[r + i];
-    }
-  }
-
-  /** The affine minimiser's weights u (sum over A = 1, sum over B = 1), or undefined if numerically singular. */
+  /**
+   * The affine minimiser's weights u (sum over A = 1, sum over B = 1), or undefined if numerically singular.
+   * u = H^-1 (cA e_A + cB e_B) = R^-1 (cA yA + cB yB), with e_A'H^-1 e_A = yA.yA etc. fixing cA, cB.
+   */
   affineMinimiser(): Float64Array | undefined {
     const k = this.size;
-    const xA = new Float64Array(k);
-    const xB = new Float64Array(k);
-    for (let i = 0; i < k; i++) (this.side[i] > 0 ? xA : xB)[i] = 1;
-    this.solveH(xA);
-    this.solveH(xB);
-    // u = cA xA + cB xB with e_A.u = 1 and e_B.u = 1.
-    let aa = 0, ab = 0, ba = 0, bb = 0; // prettier-ignore
+    const { R, cap, yA, yB } = this;
+    let aa = 0, ab = 0, bb = 0; // prettier-ignore
     for (let i = 0; i < k; i++) {
-      if (this.side[i] > 0) {
-        aa += xA[i];
-        ab += xB[i];
-      } else {
-        ba += xA[i];
-        bb += xB[i];
-      }
+      aa += yA[i] * yA[i];
+      ab += yA[i] * yB[i];
+      bb += yB[i] * yB[i];
     }
-    const det = aa * bb - ab * ba;
-    if (!Number.isFinite(det) || det === 0) return undefined;
+    const det = aa * bb - ab * ab;
+    if (!Number.isFinite(det) || !(det > 0)) return undefined;
     const cA = (bb - ab) / det;
-    const cB = (aa - ba) / det;
+    const cB = (aa - ab) / det;
     const u = new Float64Array(k);
-    for (let i = 0; i < k; i++) u[i] = cA * xA[i] + cB * xB[i];
+    for (let i = 0; i < k; i++) u[i] = cA * yA[i] + cB * yB[i];
+    for (let i = k - 1; i >= 0; i--) {
+      let s = u[i];
+      const r = i * cap;
+      for (let j = i + 1; j < k; j++) s -= R[r + j] * u[j];
+      u[i] = s / R[r + i];
+    }
     // Exact sums (the solve is only accurate to rounding): rescale each side.
     let sA = 0;
     let sB = 0;
@@ -268,6 +279,19 @@ class Corral {
     for (let i = 0; i < this.size; i++) (this.side[i] > 0 ? (sA += this.weight[i]) : (sB += this.weight[i]));
     for (let i = 0; i < this.size; i++) this.weight[i] /= this.side[i] > 0 ? sA : sB;
   }
+}
+
+/** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
+function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  if (count >= n) return idx.sort((a, b) => sign * (v[a] - v[b]) || a - b);
+  // Threshold by partial selection, then sort the few kept.
+  const vals = Float64Array.from(idx, (i) => sign * v[i]);
+  const cut = Float64Array.from(vals).sort()[count - 1];
+  const kept: number[] = [];
+  for (let i = 0; i < n && kept.length < count; i++) if (vals[i] < cut) kept.push(i);
+  for (let i = 0; i < n && kept.length < count; i++) if (vals[i] === cut) kept.push(i);
+  return kept.sort((a, b) => vals[a] - vals[b] || a - b);
 }
 
 /**
@@ -293,44 +317,63 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   }
   const shift = new Float64Array(dim);
   for (let k = 0; k < dim; k++) shift[k] = 0.5 * (cA[k] + cB[k]);
-  const xa = centredRows(A, shift);
-  const xb = centredRows(B, shift);
+  // Lift constant: the mean squared norm of the centred points (keeps H's two parts on the same scale).
   let meanSq = 0;
-  for (let i = 0; i < xa.length; i++) meanSq += xa[i] * xa[i];
-  for (let i = 0; i < xb.length; i++) meanSq += xb[i] * xb[i];
+  for (const set of [A, B]) {
+    const { m, rows } = set;
+    for (let i = 0; i < rows.length; i++) {
+      const off = rows[i] * dim;
+      for (let k = 0; k < dim; k++) {
+        const t = m.data[off + k] - shift[k];
+        meanSq += t * t;
+      }
+    }
+  }
   meanSq /= nA + nB;
   const lift = Math.max(meanSq, 1e-300);
-  const corral = new Corral(xa, xb, dim, lift);
+  const corral = new Corral(A, B, shift, lift);
   const pivotTol = 1e-13;
 
   const projA = new Float64Array(nA);
   const projB = new Float64Array(nB);
   const z = new Float64Array(dim);
 
-  // Starting pair: the points of each side reaching furthest towards the other along the given direction.
-  let ia = opts.startA ?? -1;
-  let ib = opts.startB ?? -1;
-  if (ia < 0 || ib < 0) {
-    const dir = opts.direction ?? Float64Array.from(cA, (v, k) => v - cB[k]);
-    projectRows(xa, nA, dim, dir, projA);
-    projectRows(xb, nB, dim, dir, projB);
-    if (ia < 0) {
-      ia = 0;
-      for (let i = 1; i < nA; i++) if (projA[i] < projA[ia]) ia = i;
-    }
-    if (ib < 0) {
-      ib = 0;
-      for (let j = 1; j < nB; j++) if (projB[j] > projB[ib]) ib = j;
-    }
+  // Warm start: a feasible (p, q) given by weights on some points (e.g. a sub-cluster's optimum).
+  if (opts.warm) {
+    const { posA, weightA, posB, weightB } = opts.warm;
+    for (let i = 0; i < posA.length; i++) if (weightA[i] > 0 && corral.add(1, posA[i], pivotTol)) corral.weight[corral.size - 1] = weightA[i];
+    for (let j = 0; j < posB.length; j++) if (weightB[j] > 0 && corral.add(-1, posB[j], pivotTol)) corral.weight[corral.size - 1] = weightB[j];
+    if (!corral.side.includes(1) || !corral.side.includes(-1)) while (corral.size > 0) corral.remove(corral.size - 1);
+    else corral.normalise();
   }
-  corral.add(1, ia, 0);
-  corral.add(-1, ib, 0);
-  corral.weight[0] = 1;
-  corral.weight[1] = 1;
+  if (corral.size === 0) {
+    // Starting pair: the points of each side reaching furthest towards the other along the centroid difference.
+    const dir = Float64Array.from(cA, (v, k) => v - cB[k]);
+    projectRows(A.m.data, A.rows, dim, dir, projA);
+    projectRows(B.m.data, B.rows, dim, dir, projB);
+    let ia = 0;
+    let ib = 0;
+    for (let i = 1; i < nA; i++) if (projA[i] < projA[ia]) ia = i;
+    for (let j = 1; j < nB; j++) if (projB[j] > projB[ib]) ib = j;
+    corral.add(1, ia, 0);
+    corral.add(-1, ib, 0);
+    corral.weight[0] = 1;
+    corral.weight[1] = 1;
+  }
 
   const maxMajor = opts.maxMajor ?? 4 * (dim + 2) + 100;
+  // Pricing: every cycle the candidate pool (the most violating points of the last full pass) is priced; all points
+  // only when the pool has no violator left or every fullEvery cycles. Certificates of separation need a full pass.
+  const poolSize = Math.min(opts.poolSize ?? 48, Math.max(nA, nB));
+  const fullEvery = 16;
+  let poolA: number[] = [];
+  let poolB: number[] = [];
+  const poolProjA = new Float64Array(Math.min(poolSize, nA));
+  const poolProjB = new Float64Array(Math.min(poolSize, nB));
+  let sinceFull = Infinity;
   let major = 0;
   let minor = 0;
+  let fullPasses = 0;
   let lower = 0;
   let upper = Infinity;
   let minA = 0;
@@ -339,6 +382,10 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   let reason: string | undefined;
   let status: CorralResult["status"] = "undecided";
   const wz = new Float64Array(dim);
+  const certW = new Float64Array(dim);
+  const pA = new Float64Array(dim);
+  const qB = new Float64Array(dim);
+  let forceFull = false;
 
   for (;;) {
     // Minor cycles: move towards the affine minimiser until it lies inside the corral's simplices.
@@ -376,64 +423,89 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
     }
     corral.normalise();
     major++;
-    // z from the data and the exact convex weights: the certified upper bound.
-    z.fill(0);
+    // p, q and z = p - q from the data and exact convex weights: ||z|| is a certified upper bound.
+    pA.fill(0);
+    qB.fill(0);
     for (let i = 0; i < corral.size; i++) {
-      const w = corral.weight[i] * corral.side[i];
-      const x = corral.side[i] > 0 ? xa : xb;
-      const off = corral.pos[i] * dim;
-      for (let k = 0; k < dim; k++) z[k] += w * x[off + k];
+      const w = corral.weight[i];
+      const set = corral.side[i] > 0 ? A : B;
+      const acc = corral.side[i] > 0 ? pA : qB;
+      const x = set.m.data;
+      const off = set.rows[corral.pos[i]] * dim;
+      for (let k = 0; k < dim; k++) acc[k] += w * x[off + k];
     }
     let z2 = 0;
-    for (let k = 0; k < dim; k++) z2 += z[k] * z[k];
+    let alpha = 0; // z.p: the level of A's side of the corral (all members share it at the affine minimiser)
+    let beta = 0; // z.q
+    for (let k = 0; k < dim; k++) {
+      const zk = pA[k] - qB[k];
+      z[k] = zk;
+      z2 += zk * zk;
+      alpha += zk * pA[k];
+      beta += zk * qB[k];
+    }
     const zn = Math.sqrt(z2);
-    projectRows(xa, nA, dim, z, projA);
-    projectRows(xb, nB, dim, z, projB);
-    let ka = 0;
-    let kb = 0;
-    for (let i = 1; i < nA; i++) if (projA[i] < projA[ka]) ka = i;
-    for (let j = 1; j < nB; j++) if (projB[j] > projB[kb]) kb = j;
     if (zn < upper) {
       upper = zn;
       wz.set(z);
     }
-    // Projections are of centred points; the margin (difference) is translation invariant. Report them uncentred.
-    let zs = 0;
-    for (let k = 0; k < dim; k++) zs += z[k] * shift[k];
-    if (zn > 0 && (projA[ka] - projB[kb]) / zn > lower) {
-      lower = (projA[ka] - projB[kb]) / zn;
-    }
-    minA = projA[ka] + zs;
-    maxB = projB[kb] + zs;
     if (upper <= opts.zeroTol) {
       status = "overlap";
       lower = 0;
       break;
     }
-    if (lower > opts.zeroTol && (opts.goal === "separable" || upper - lower <= opts.relTol * upper)) {
-      status = "separated";
-      break;
-    }
-    if (!ok) break;
-    if (!(z2 < bestZ2)) {
-      reason = "no decrease";
-      break;
-    }
-    bestZ2 = z2;
-    if (major >= maxMajor) {
-      reason = "major-cycle budget";
-      break;
-    }
-    // The corral's own level on each side (all members share it at the affine minimiser).
-    let alpha = 0;
-    let beta = 0;
-    for (let i = 0; i < corral.size; i++) {
-      if (corral.side[i] > 0) alpha += corral.weight[i] * projA[corral.pos[i]];
-      else beta += corral.weight[i] * projB[corral.pos[i]];
-    }
-    const vA = alpha - projA[ka];
-    const vB = projB[kb] - beta;
+    const decreased = z2 < bestZ2;
+    if (decreased) bestZ2 = z2;
     const eps = 1e-12 * (z2 + lift * 1e-6);
+    const full = forceFull || sinceFull >= fullEvery || !ok || !decreased || major >= maxMajor;
+    let ka = -1;
+    let kb = -1;
+    let vA = 0;
+    let vB = 0;
+    if (full) {
+      forceFull = false;
+      sinceFull = 0;
+      fullPasses++;
+      projectRows(A.m.data, A.rows, dim, z, projA);
+      projectRows(B.m.data, B.rows, dim, z, projB);
+      ka = 0;
+      kb = 0;
+      for (let i = 1; i < nA; i++) if (projA[i] < projA[ka]) ka = i;
+      for (let j = 1; j < nB; j++) if (projB[j] > projB[kb]) kb = j;
+      if (zn > 0 && (projA[ka] - projB[kb]) / zn > lower) lower = (projA[ka] - projB[kb]) / zn;
+      minA = projA[ka];
+      maxB = projB[kb];
+      certW.set(z);
+      if (lower > opts.zeroTol && (opts.goal === "separable" || upper - lower <= opts.relTol * upper)) {
+        status = "separated";
+        break;
+      }
+      if (!ok) break;
+      if (!decreased) {
+        reason = "no decrease";
+        break;
+      }
+      if (major >= maxMajor) {
+        reason = "major-cycle budget";
+        break;
+      }
+      poolA = smallest(projA, nA, poolProjA.length, 1);
+      poolB = smallest(projB, nB, poolProjB.length, -1);
+      vA = alpha - projA[ka];
+      vB = projB[kb] - beta;
+    } else {
+      sinceFull++;
+      projectRows(A.m.data, poolA.map((i) => A.rows[i]), dim, z, poolProjA);
+      projectRows(B.m.data, poolB.map((j) => B.rows[j]), dim, z, poolProjB);
+      let ta = 0;
+      let tb = 0;
+      for (let t = 1; t < poolA.length; t++) if (poolProjA[t] < poolProjA[ta]) ta = t;
+      for (let t = 1; t < poolB.length; t++) if (poolProjB[t] > poolProjB[tb]) tb = t;
+      ka = poolA[ta];
+      kb = poolB[tb];
+      vA = alpha - poolProjA[ta];
+      vB = poolProjB[tb] - beta;
+    }
     const order: [number, number, number][] = vA >= vB ? [[1, ka, vA], [-1, kb, vB]] : [[-1, kb, vB], [1, ka, vA]]; // prettier-ignore
     let added = false;
     for (const [side, p, v] of order) {
@@ -444,15 +516,19 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       }
     }
     if (!added) {
+      if (!full) {
+        // The pool is exhausted: price every point on the next cycle (same z, so skip the minor cycles' work).
+        forceFull = true;
+        bestZ2 = Infinity;
+        major--;
+        continue;
+      }
       reason = vA > eps || vB > eps ? "dependent violator" : "optimal";
       break;
     }
   }
-  // Final certificate for the "separated" direction uses the best z found (upper); lower is already certified.
-  if (status === "separated" || status === "undecided") {
-    // w must be the z whose projections gave minA/maxB when separated: that is the current z.
-    wz.set(z);
-  }
+  // The hyperplane reported is the one the last full pass measured (minA, maxB belong to it).
+  wz.set(certW);
   const posA: number[] = [];
   const posB: number[] = [];
   const weightA: number[] = [];
@@ -467,5 +543,5 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       weightB.push(corral.weight[i]);
     }
   }
-  return { status, lower, upper, w: wz, minA, maxB, posA, posB, weightA, weightB, major, minor, reason };
+  return { status, lower, upper, w: wz, minA, maxB, posA, posB, weightA, weightB, major, minor, fullPasses, reason };
 }

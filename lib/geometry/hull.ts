@@ -36,6 +36,12 @@ export interface HullOptions {
   warmA?: ArrayLike<number>;
   warmB?: ArrayLike<number>;
   /**
+   * Convex weights of warmA's and warmB's points (each summing to 1): a feasible pair of hull points, e.g. the
+   * optimum of a sub-cluster against the same other cluster, from which the corral method starts.
+   */
+  warmWeightA?: ArrayLike<number>;
+  warmWeightB?: ArrayLike<number>;
+  /**
    * true: also ask the LP when the distance stalls towards 0 (exact but slow at hundreds of dimensions);
    * default: the LP (when initLp() has loaded it) only decides pairs the iteration budget left undecided;
    * false: never use the LP (undecided pairs then count as overlapping).
@@ -63,6 +69,9 @@ export interface HullResult {
   /** Rows (of the A and B lists' matrices) carrying weight in p and q: a witness of overlap when status is "overlap". */
   supportA: number[];
   supportB: number[];
+  /** Convex weights of supportA and supportB when known (the corral method's final p and q). */
+  weightA?: number[];
+  weightB?: number[];
   iterations: number;
   passes: number;
   lpSolves: number;
@@ -327,7 +336,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   let warmA = opts.warmA;
   let warmB = opts.warmB;
   if ((opts.solver ?? "corral") === "corral") {
-    const c = corralHullDistance(A, B, { goal, relTol, zeroTol });
+    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts) });
     if (c.status !== "undecided") {
       return {
         status: c.status,
@@ -338,6 +347,8 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
         maxB: c.maxB,
         supportA: c.posA.map((i) => A.rows[i]),
         supportB: c.posB.map((j) => B.rows[j]),
+        weightA: c.weightA,
+        weightB: c.weightB,
         iterations: c.major + c.minor,
         passes: c.major,
         lpSolves: 0,
@@ -553,6 +564,27 @@ function runLp(mA: Matrix, a: ArrayLike<number>, mB: Matrix, b: ArrayLike<number
   const ia = Array.from({ length: a.length }, (_, i) => i);
   const ib = Array.from({ length: b.length }, (_, j) => a.length + j);
   return hullGapLp({ n: a.length + b.length, dim, data }, ia, ib, timeLimitSeconds);
+}
+
+/** The warm start as positions and weights, when weights were given for both sides. */
+function warmStart(A: PointSet, B: PointSet, opts: HullOptions): { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] } | undefined {
+  const { warmA, warmB, warmWeightA, warmWeightB } = opts;
+  if (!warmA || !warmB || !warmWeightA || !warmWeightB || warmA.length === 0 || warmB.length === 0) return undefined;
+  const side = (set: PointSet, rows: ArrayLike<number>, weights: ArrayLike<number>): { pos: number[]; weight: number[] } => {
+    const byRow = new Map<number, number>();
+    for (let i = 0; i < rows.length; i++) byRow.set(rows[i], (byRow.get(rows[i]) ?? 0) + weights[i]);
+    const pos: number[] = [];
+    const weight: number[] = [];
+    for (const p of positionsOf(set.rows, rows)) {
+      pos.push(p);
+      weight.push(byRow.get(set.rows[p])!);
+    }
+    return { pos, weight };
+  };
+  const a = side(A, warmA, warmWeightA);
+  const b = side(B, warmB, warmWeightB);
+  if (a.pos.length === 0 || b.pos.length === 0) return undefined;
+  return { posA: a.pos, weightA: a.weight, posB: b.pos, weightB: b.weight };
 }
 
 /** Distinct positions in `rows` of the given row numbers (rows not in the list are ignored). */

@@ -29,6 +29,9 @@ interface Cert {
   negMax: number;
   supPos: number[];
   supNeg: number[];
+  /** Convex weights of supPos and supNeg (nearest points found by the solver), when known: a warm start. */
+  weightPos?: number[];
+  weightNeg?: number[];
 }
 
 interface Witness {
@@ -187,29 +190,46 @@ export class OverlapOracle {
       this.store(direct, a.id, b.id);
       return true;
     }
+    // Warm start: the best known feasible pair of hull points, i.e. a child's nearest points to the same other
+    // cluster (feasible here because the child is a subset); without weights, the children's supports.
     const warmA: number[] = [];
     const warmB: number[] = [];
-    for (const [side, other, warmSide, warmOther] of [
-      [a, b, warmA, warmB],
-      [b, a, warmB, warmA],
+    let best: { dist: number; rowsA: number[]; rowsB: number[]; wA: number[]; wB: number[] } | undefined;
+    for (const [side, other, warmSide, warmOther, sideIsA] of [
+      [a, b, warmA, warmB, true],
+      [b, a, warmB, warmA, false],
     ] as const) {
       for (const child of side.children ?? []) {
         const cert = this.certs.get(key(child, other.id));
         if (!cert) continue;
         const childPos = cert.pos === child;
-        warmSide.push(...(childPos ? cert.supPos : cert.supNeg));
-        warmOther.push(...(childPos ? cert.supNeg : cert.supPos));
+        const mine = childPos ? cert.supPos : cert.supNeg;
+        const theirs = childPos ? cert.supNeg : cert.supPos;
+        warmSide.push(...mine);
+        warmOther.push(...theirs);
+        const wMine = childPos ? cert.weightPos : cert.weightNeg;
+        const wTheirs = childPos ? cert.weightNeg : cert.weightPos;
+        if (!wMine || !wTheirs) continue;
+        let n2 = 0;
+        for (let k = 0; k < cert.w.length; k++) n2 += cert.w[k] * cert.w[k];
+        if (best && best.dist <= n2) continue;
+        best = sideIsA
+          ? { dist: n2, rowsA: mine, rowsB: theirs, wA: wMine, wB: wTheirs }
+          : { dist: n2, rowsA: theirs, rowsB: mine, wA: wTheirs, wB: wMine };
       }
     }
+    const warm = best
+      ? { warmA: best.rowsA, warmB: best.rowsB, warmWeightA: best.wA, warmWeightB: best.wB }
+      : { warmA, warmB };
     const t0 = performance.now();
-    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", warmA, warmB });
+    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm });
     this.stats.hullSeconds += (performance.now() - t0) / 1000;
     this.stats.hullSolves++;
     this.stats.hullIterations += r.iterations;
     this.stats.lpSolves += r.lpSolves;
     if (r.status === "separated") {
       this.stats.hullSeparated++;
-      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB }, a.id, b.id);
+      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB }, a.id, b.id);
       return true;
     }
     // Undecided within the budget: the distance is below upper, which is tiny; count it as overlap, as the
