@@ -111,6 +111,14 @@ export class OverlapOracle {
     return this.certs.size;
   }
 
+  /**
+   * Make clusters known (once per state, rather than once per pair in firstOverlap): hyperplanes for a merged
+   * cluster are derived from its children's geometry, looked up here.
+   */
+  register(clusters: Iterable<ClusterGeom>): void {
+    for (const c of clusters) if (!this.geoms.has(c.id)) this.geoms.set(c.id, c);
+  }
+
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
   forget(ids: number[]): void {
     for (const id of ids) {
@@ -146,17 +154,36 @@ export class OverlapOracle {
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
+    const cc = c.centre;
     for (const x of others) {
       this.stats.checks++;
-      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      // Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
+      // (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
+      const xc = x.centre;
+      const reach = c.radius + x.radius;
+      const limit = reach * reach * (1 + 1e-9) + 1e-300;
       let cd2 = 0;
-      for (let k = 0; k < dim; k++) cd2 += (c.centre[k] - x.centre[k]) ** 2;
+      let k = 0;
+      let far = false;
+      while (k < dim) {
+        const end = Math.min(k + 32, dim);
+        for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
+        if (cd2 > limit) {
+          far = true;
+          break;
+        }
+      }
+      if (far) {
+        this.stats.sphereSkips++;
+        continue;
+      }
       const cd = Math.sqrt(cd2);
       const gap = cd - c.radius - x.radius;
       if (gap >= 0) {
         this.stats.sphereSkips++;
         continue;
       }
+      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
     candidates.sort((p, q) => p.gap - q.gap || p.x.id - q.x.id);
