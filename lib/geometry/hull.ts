@@ -76,6 +76,8 @@ export interface HullResult {
   passes: number;
   lpSolves: number;
   lpSeconds: number;
+  /** Which method produced the answer: the exact corral method alone, or the MDM iterations (and the LP). */
+  solver: "corral" | "mdm";
 }
 
 /** A set of points: some rows of a matrix. */
@@ -353,6 +355,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
         passes: c.major,
         lpSolves: 0,
         lpSeconds: 0,
+        solver: "corral",
       };
     }
     // Rounding stopped it: continue with the MDM iterations from its support.
@@ -550,7 +553,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   return finish(sA, sB);
 
   function finish(supportA: number[], supportB: number[]): HullResult {
-    return { status, lower, upper, w: z, minA, maxB, supportA, supportB, iterations, passes, lpSolves, lpSeconds };
+    return { status, lower, upper, w: z, minA, maxB, supportA, supportB, iterations, passes, lpSolves, lpSeconds, solver: "mdm" };
   }
 }
 

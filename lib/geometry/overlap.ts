@@ -54,6 +54,10 @@ export interface OverlapStats {
   hullIterations: number;
   hullSeconds: number;
   lpSolves: number;
+  /** Seconds inside the LP solver (part of hullSeconds). */
+  lpSeconds: number;
+  /** Hull solves that the exact corral method decided without falling back to MDM iterations and the LP. */
+  corralDecided: number;
 }
 
 export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number]): ClusterGeom {
@@ -92,6 +96,8 @@ export class OverlapOracle {
     hullIterations: 0,
     hullSeconds: 0,
     lpSolves: 0,
+    lpSeconds: 0,
+    corralDecided: 0,
   };
   private certs = new Map<string, Cert>();
   private certKeysById = new Map<number, string[]>();
@@ -254,6 +260,8 @@ export class OverlapOracle {
     this.stats.hullSolves++;
     this.stats.hullIterations += r.iterations;
     this.stats.lpSolves += r.lpSolves;
+    this.stats.lpSeconds += r.lpSeconds;
+    if (r.solver === "corral") this.stats.corralDecided++;
     if (r.status === "separated") {
       this.stats.hullSeparated++;
       this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB }, a.id, b.id);
