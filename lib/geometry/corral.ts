@@ -88,6 +88,8 @@ class Corral {
   yA = new Float64Array(0);
   yB = new Float64Array(0);
   cap = 0;
+  /** Buffer of the affine minimiser's weights (valid up to size). */
+  private u = new Float64Array(0);
   /** Each member's point minus the shift, in float64 (only members: the Gram products use them). */
   private vecs: Float64Array[] = [];
 
@@ -255,7 +257,8 @@ class Corral {
     if (!Number.isFinite(det) || !(det > 0)) return undefined;
     const cA = (bb - ab) / det;
     const cB = (aa - ab) / det;
-    const u = new Float64Array(k);
+    if (this.u.length < k) this.u = new Float64Array(this.cap);
+    const u = this.u;
     for (let i = 0; i < k; i++) u[i] = cA * yA[i] + cB * yB[i];
     for (let i = k - 1; i >= 0; i--) {
       let s = u[i];
