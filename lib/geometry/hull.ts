@@ -9,7 +9,11 @@
  *
  * Certificates: with z = p - q, upper = ||z|| is attained by actual hull points, and
  * lower = (min_A z.a - max_B z.b) / ||z|| is the margin of the hyperplane normal to z, a lower bound on the
- * distance whenever it is positive (then the sets are separated). Overlapping hulls make ||z|| creep towards 0
+ * distance whenever it is positive (then the sets are separated).
+ *
+ * By default the exact active-set method of corral.ts answers first (it ends finitely, and reaches z = 0 on
+ * overlapping hulls instead of creeping towards it). The MDM iterations below are the fallback when rounding
+ * stops it undecided (and the solver for `solver: "mdm"`): there overlapping hulls make ||z|| creep towards 0
  * without ever certifying it, so overlap is decided by the L1-gap LP (lp.ts), first on the working set (a
  * subset's overlap proves the full sets overlap) and only if needed on the full sets.
  */
