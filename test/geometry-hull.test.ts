@@ -2,6 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { corralHullDistance } from "../lib/geometry/corral";
 import { hullDistance } from "../lib/geometry/hull";
 import { hullGapLp, initLp } from "../lib/geometry/lp";
 import { fromRows, Matrix } from "../lib/geometry/matrix";
@@ -102,4 +103,84 @@ test("L1-gap LP: crossing segments overlap, parallel ones are apart by at least 
   const apart = sets([[0, 0], [2, 0]], [[0, 3], [2, 3]]);
   const g = hullGapLp(apart.m, apart.a, apart.b).gap;
   assert.ok(Math.abs(g - 3) < 1e-9, `gap ${g}`);
+});
+
+test("corral solver: decides every case itself and agrees with the MDM solver (distance) and the LP (overlap or not)", async () => {
+  await initLp();
+  const rng = new Rng(21);
+  let overlaps = 0;
+  let separated = 0;
+  for (let t = 0; t < 40; t++) {
+    const dim = [2, 3, 12, 64, 256][t % 5];
+    const nA = 1 + rng.int(150);
+    const nB = 1 + rng.int(150);
+    const offset = 3 * rng.next();
+    const A = Array.from({ length: nA }, () => Array.from({ length: dim }, (_, k) => rng.normal() + (k === 0 ? offset : 0)));
+    const B = Array.from({ length: nB }, () => Array.from({ length: dim }, (_, k) => rng.normal() - (k === 0 ? offset : 0)));
+    const { m, a, b } = sets(A, B);
+    const c = corralHullDistance({ m, rows: a }, { m, rows: b }, { goal: "distance", relTol: 1e-9, zeroTol: 1e-9 });
+    assert.notEqual(c.status, "undecided", `case ${t}: ${c.reason}`);
+    const lp = hullGapLp(m, a, b);
+    assert.equal(c.status === "overlap", lp.gap < 1e-7, `case ${t}: corral ${c.status} (upper ${c.upper}), LP gap ${lp.gap}`);
+    if (c.status === "overlap") {
+      overlaps++;
+      // The support is a witness: the hulls of those few points already overlap.
+      assert.ok(hullGapLp(m, c.posA.map((i) => a[i]), c.posB.map((j) => b[j])).gap < 1e-6, `case ${t}: witness`);
+    } else {
+      separated++;
+      const h = hullDistance({ m, rows: a }, { m, rows: b }, { goal: "distance", relTol: 1e-7, solver: "mdm" });
+      assert.ok(Math.abs(c.upper - h.upper) <= 1e-5 * h.upper, `case ${t}: corral ${c.upper} vs MDM ${h.upper}`);
+      assert.ok(c.lower <= h.upper * (1 + 1e-9) && h.lower <= c.upper * (1 + 1e-9), `case ${t}: intervals must intersect`);
+      // The reported hyperplane separates with the reported levels.
+      // (The points as stored: float32.)
+      const proj = (r: number) => Array.from(m.data.subarray(r * dim, (r + 1) * dim)).reduce((s, v, k) => s + v * c.w[k], 0);
+      assert.ok(Math.abs(Math.min(...a.map(proj)) - c.minA) < 1e-9 * (1 + Math.abs(c.minA)));
+      assert.ok(Math.abs(Math.max(...b.map(proj)) - c.maxB) < 1e-9 * (1 + Math.abs(c.maxB)));
+      assert.ok(c.minA > c.maxB);
+      // The nearest points are convex combinations: weights sum to 1 on each side.
+      assert.ok(Math.abs(c.weightA.reduce((s, x) => s + x, 0) - 1) < 1e-12 && Math.abs(c.weightB.reduce((s, x) => s + x, 0) - 1) < 1e-12);
+    }
+  }
+  assert.ok(overlaps >= 5 && separated >= 5, `both outcomes must occur (${overlaps} overlaps, ${separated} separated)`);
+});
+
+test("corral solver: closed forms (point to a triangle's interior, edge and vertex; two skew segments)", () => {
+  // Triangle (0,0,0), (4,0,0), (0,4,0); the point (1,1,3) is nearest to its interior point (1,1,0): distance 3.
+  // (5,5,0) is nearest to the edge point (2,2,0): distance sqrt(18). (-3,-4,0) is nearest to the vertex: 5.
+  const tri = [[0, 0, 0], [4, 0, 0], [0, 4, 0]];
+  for (const [p, want] of [[[1, 1, 3], 3], [[5, 5, 0], Math.sqrt(18)], [[-3, -4, 0], 5]] as [number[], number][]) {
+    const { m, a, b } = sets(tri, [p]);
+    const c = corralHullDistance({ m, rows: a }, { m, rows: b }, { goal: "distance", relTol: 1e-12, zeroTol: 1e-12 });
+    assert.equal(c.status, "separated");
+    assert.ok(Math.abs(c.upper - want) < 1e-9 && Math.abs(c.lower - want) < 1e-9, `${p}: [${c.lower}, ${c.upper}] vs ${want}`);
+  }
+  // Segment x-axis at z=0 and segment y-axis at z=2 (both through the origin's column): distance 2.
+  const s = sets([[-1, 0, 0], [1, 0, 0]], [[0, -1, 2], [0, 1, 2]]);
+  const c = corralHullDistance({ m: s.m, rows: s.a }, { m: s.m, rows: s.b }, { goal: "distance", relTol: 1e-12, zeroTol: 1e-12 });
+  assert.ok(Math.abs(c.upper - 2) < 1e-12, `${c.upper}`);
+  // Crossing segments in the plane overlap: the corral reaches z = 0 exactly (affinely dependent 2 + 2 points).
+  const x = sets([[0, 0], [2, 2]], [[0, 2], [2, 0]]);
+  const o = corralHullDistance({ m: x.m, rows: x.a }, { m: x.m, rows: x.b }, { goal: "separable", relTol: 1e-4, zeroTol: 1e-12 });
+  assert.equal(o.status, "overlap");
+  assert.ok(o.upper < 1e-12);
+});
+
+test("corral solver: a warm start from a subset's nearest points gives the same distance", () => {
+  const rng = new Rng(5);
+  const dim = 40;
+  const A = Array.from({ length: 120 }, () => Array.from({ length: dim }, (_, k) => rng.normal() + (k === 0 ? 3 : 0)));
+  const B = Array.from({ length: 90 }, () => Array.from({ length: dim }, (_, k) => rng.normal() - (k === 0 ? 3 : 0)));
+  const { m, a, b } = sets(A, B);
+  const half = a.slice(0, 60);
+  const sub = corralHullDistance({ m, rows: half }, { m, rows: b }, { goal: "distance", relTol: 1e-10, zeroTol: 1e-9 });
+  const cold = corralHullDistance({ m, rows: a }, { m, rows: b }, { goal: "distance", relTol: 1e-10, zeroTol: 1e-9 });
+  const warm = corralHullDistance({ m, rows: a }, { m, rows: b }, {
+    goal: "distance",
+    relTol: 1e-10,
+    zeroTol: 1e-9,
+    warm: { posA: sub.posA, weightA: sub.weightA, posB: sub.posB, weightB: sub.weightB },
+  });
+  assert.equal(cold.status, "separated");
+  assert.ok(sub.upper >= cold.upper - 1e-12, "a subset is never closer");
+  assert.ok(Math.abs(warm.upper - cold.upper) < 1e-8 * cold.upper, `warm ${warm.upper} vs cold ${cold.upper}`);
 });

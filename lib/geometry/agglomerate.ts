@@ -97,91 +97,151 @@ export interface AgglomerateOptions {
 /**
  * Merges same-label clusters, closest centroids first, until no allowed pair is left. Returns the merges in
  * order and the final clusters. Input clusters must be label-pure and disjoint.
+ *
+ * Storage is by slot (a merged cluster takes over its first parent's slot): centroids in one flat Float64Array,
+ * partners, keys and versions in typed arrays, each label's active slots in a dense list, so the O(n) scan
+ * after every merge touches contiguous memory only (POS has labels of 35,000 points).
  */
 export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOptions = {}): { merges: MergeRecord[]; clusters: AggCluster[] } {
   const dim = m.dim;
-  const byId = new Map<number, AggCluster>();
-  const centroid = new Map<number, Float64Array>();
-  const nn = new Map<number, number>(); // nearest valid partner, -1 = must recompute
-  const mind = new Map<number, number>(); // squared distance to nn (a lower bound when nn is -1)
-  const version = new Map<number, number>();
+  const N = input.length;
+  const slotOf = new Map<number, number>(); // live cluster id -> slot
+  const clusterAt: AggCluster[] = new Array(N);
+  const cen = new Float64Array(N * dim);
+  const nnId = new Float64Array(N); // nearest valid partner's id; -1 = must recompute; -2 = none left
+  const mind = new Float64Array(N); // squared distance to nn (a lower bound when nn is -1)
+  const version = new Int32Array(N);
+  const idAt = new Float64Array(N); // id of the cluster in each slot
   const rejected = new Map<number, Set<number>>();
-  const activeByLabel = new Map<number, Set<number>>();
+  // Active slots per label: a dense list and each slot's position in it.
+  const labelIndex = new Map<number, number>();
+  const lists: Int32Array[] = [];
+  const listLen: number[] = [];
+  const posInList = new Int32Array(N);
+  const labelOfSlot = new Int32Array(N);
   let nextId = opts.nextId ?? 0;
-  for (const c of input) {
+  {
+    const counts: number[] = [];
+    for (const c of input) {
+      let li = labelIndex.get(c.label);
+      if (li === undefined) {
+        labelIndex.set(c.label, (li = counts.length));
+        counts.push(0);
+      }
+      counts[li]++;
+    }
+    for (const n of counts) {
+      lists.push(new Int32Array(n));
+      listLen.push(0);
+    }
+  }
+  input.forEach((c, slot) => {
     if (opts.nextId === undefined) nextId = Math.max(nextId, c.id + 1);
-    byId.set(c.id, c);
-    const cen = new Float64Array(dim);
+    slotOf.set(c.id, slot);
+    clusterAt[slot] = c;
+    idAt[slot] = c.id;
+    const o = slot * dim;
     for (let i = 0; i < c.members.length; i++) {
       const off = c.members[i] * dim;
-      for (let k = 0; k < dim; k++) cen[k] += m.data[off + k];
+      for (let k = 0; k < dim; k++) cen[o + k] += m.data[off + k];
     }
-    for (let k = 0; k < dim; k++) cen[k] /= c.members.length;
-    centroid.set(c.id, cen);
-    let set = activeByLabel.get(c.label);
-    if (!set) activeByLabel.set(c.label, (set = new Set()));
-    set.add(c.id);
-  }
+    for (let k = 0; k < dim; k++) cen[o + k] /= c.members.length;
+    const li = labelIndex.get(c.label)!;
+    labelOfSlot[slot] = li;
+    posInList[slot] = listLen[li];
+    lists[li][listLen[li]++] = slot;
+  });
+  const removeFromList = (slot: number): void => {
+    const li = labelOfSlot[slot];
+    const list = lists[li];
+    const p = posInList[slot];
+    const last = list[--listLen[li]];
+    list[p] = last;
+    posInList[last] = p;
+  };
+  const addToList = (slot: number, li: number): void => {
+    labelOfSlot[slot] = li;
+    posInList[slot] = listLen[li];
+    lists[li][listLen[li]++] = slot;
+  };
 
-  const d2 = (x: Float64Array, y: Float64Array): number => {
+  /**
+   * Squared distance between the centroids in slots s and t, or any value > limit once the partial sum exceeds
+   * limit (partial distance search). The sum runs in the same order either way, so a completed result is the same
+   * float64 value, and a partial sum of non-negative terms never exceeds the full one: abandoning a candidate
+   * whose partial sum is already > limit never changes a comparison with limit.
+   */
+  const BLOCK = 16;
+  const d2 = (s: number, t: number, limit: number): number => {
+    let a = s * dim;
+    let b = t * dim;
     let s0 = 0;
     let s1 = 0;
     let k = 0;
-    for (; k + 1 < dim; k += 2) {
-      const t0 = x[k] - y[k];
-      const t1 = x[k + 1] - y[k + 1];
-      s0 += t0 * t0;
-      s1 += t1 * t1;
+    while (k + 1 < dim) {
+      const end = Math.min(k + BLOCK, dim - 1);
+      for (; k < end; k += 2, a += 2, b += 2) {
+        const t0 = cen[a] - cen[b];
+        const t1 = cen[a + 1] - cen[b + 1];
+        s0 += t0 * t0;
+        s1 += t1 * t1;
+      }
+      if (s0 + s1 > limit) return s0 + s1;
     }
-    if (k < dim) s0 += (x[k] - y[k]) ** 2;
+    if (k < dim) s0 += (cen[a] - cen[b]) ** 2;
     return s0 + s1;
   };
 
   const heap = new KeyHeap();
-  const setKey = (id: number, partner: number, key: number): void => {
-    nn.set(id, partner);
-    mind.set(id, key);
-    const v = (version.get(id) ?? 0) + 1;
-    version.set(id, v);
-    heap.push(key, id, v);
+  const setKey = (slot: number, partner: number, key: number): void => {
+    nnId[slot] = partner;
+    mind[slot] = key;
+    heap.push(key, clusterAt[slot].id, ++version[slot]);
   };
-  const recompute = (id: number): void => {
-    const c = byId.get(id)!;
-    const cen = centroid.get(id)!;
+  const recompute = (slot: number): void => {
+    const id = clusterAt[slot].id;
     const rej = rejected.get(id);
+    const li = labelOfSlot[slot];
+    const list = lists[li];
+    const len = listLen[li];
     let best = -1;
     let bestD = Infinity;
-    for (const other of activeByLabel.get(c.label)!) {
-      if (other === id || (rej && rej.has(other))) continue;
-      const d = d2(cen, centroid.get(other)!);
-      if (d < bestD || (d === bestD && other < best)) {
+    for (let t = 0; t < len; t++) {
+      const other = list[t];
+      if (other === slot) continue;
+      const oid = idAt[other];
+      if (rej && rej.has(oid)) continue;
+      const d = d2(slot, other, bestD);
+      if (d < bestD || (d === bestD && oid < best)) {
         bestD = d;
-        best = other;
+        best = oid;
       }
     }
     if (best < 0) {
-      nn.set(id, -2); // no partner left: never popped again
-      version.set(id, (version.get(id) ?? 0) + 1);
+      nnId[slot] = -2; // no partner left: never popped again
+      version[slot]++;
       return;
     }
-    setKey(id, best, bestD);
+    setKey(slot, best, bestD);
   };
-  for (const c of input) recompute(c.id);
+  for (let slot = 0; slot < N; slot++) recompute(slot);
 
   const merges: MergeRecord[] = [];
   for (;;) {
     const top = heap.pop();
     if (!top) break;
     const id = top.id;
-    if (!byId.has(id) || version.get(id) !== top.ver) continue; // merged away or outdated entry
-    const partner = nn.get(id)!;
+    const slot = slotOf.get(id);
+    if (slot === undefined || version[slot] !== top.ver) continue; // merged away or outdated entry
+    const partner = nnId[slot];
     if (partner === -2) continue;
-    if (partner === -1 || !byId.has(partner)) {
-      recompute(id);
+    const pslot = partner >= 0 ? slotOf.get(partner) : undefined;
+    if (pslot === undefined) {
+      recompute(slot);
       continue;
     }
-    const a = byId.get(id)!;
-    const b = byId.get(partner)!;
+    const a = clusterAt[slot];
+    const b = clusterAt[pslot];
     const [lo, hi] = a.id < b.id ? [a, b] : [b, a];
     const members = new Int32Array(lo.members.length + hi.members.length);
     members.set(lo.members, 0);
@@ -194,46 +254,58 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
       let rb = rejected.get(b.id);
       if (!rb) rejected.set(b.id, (rb = new Set()));
       rb.add(a.id);
-      recompute(a.id);
-      if (nn.get(b.id) === a.id) nn.set(b.id, -1); // its key stays a valid lower bound
+      recompute(slot);
+      if (nnId[pslot] === a.id) nnId[pslot] = -1; // its key stays a valid lower bound
       continue;
     }
     nextId++;
-    const ca = centroid.get(a.id)!;
-    const cb = centroid.get(b.id)!;
     const na = a.members.length;
     const nb = b.members.length;
-    const cm = new Float64Array(dim);
-    for (let k = 0; k < dim; k++) cm[k] = (ca[k] * na + cb[k] * nb) / (na + nb);
+    // The merged cluster takes slot `slot` (a's); b's slot is freed.
+    const oa = slot * dim;
+    const ob = pslot * dim;
+    for (let k = 0; k < dim; k++) cen[oa + k] = (cen[oa + k] * na + cen[ob + k] * nb) / (na + nb);
     const rec: MergeRecord = { a: lo.id, b: hi.id, id: merged.id, distance: Math.sqrt(top.key), label: a.label };
     merges.push(rec);
-    for (const gone of [a.id, b.id]) {
-      byId.delete(gone);
-      centroid.delete(gone);
-      nn.delete(gone);
-      mind.delete(gone);
-      rejected.delete(gone);
-      activeByLabel.get(a.label)!.delete(gone);
-    }
-    byId.set(merged.id, merged);
-    centroid.set(merged.id, cm);
-    const peers = activeByLabel.get(a.label)!;
+    const li = labelOfSlot[slot];
+    removeFromList(slot);
+    removeFromList(pslot);
+    slotOf.delete(a.id);
+    slotOf.delete(b.id);
+    rejected.delete(a.id);
+    rejected.delete(b.id);
+    version[pslot]++;
+    version[slot]++;
+    nnId[pslot] = -2;
+    slotOf.set(merged.id, slot);
+    clusterAt[slot] = merged;
+    idAt[slot] = merged.id;
+    const list = lists[li];
+    const len = listLen[li];
     let best = -1;
     let bestD = Infinity;
-    for (const x of peers) {
-      const dx = d2(cm, centroid.get(x)!);
-      if (dx < bestD || (dx === bestD && x < best)) {
+    for (let t = 0; t < len; t++) {
+      const x = list[t];
+      const nx = nnId[x];
+      if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
+      // dx matters only if it can be the merged cluster's nearest (<= bestD) or lower x's key (< mind[x]).
+      const dx = d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(bestD, mind[x]));
+      const xid = idAt[x];
+      if (dx < bestD || (dx === bestD && xid < best)) {
         bestD = dx;
-        best = x;
+        best = xid;
       }
-      const nx = nn.get(x)!;
-      if (nx === a.id || nx === b.id) nn.set(x, -1); // key stays a lower bound: recompute when popped
-      if (dx < mind.get(x)! || nx === -2) setKey(x, merged.id, dx);
+      if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
     }
-    peers.add(merged.id);
-    if (best >= 0) setKey(merged.id, best, bestD);
-    else nn.set(merged.id, -2);
-    opts.onMerge?.(rec, byId.size);
+    addToList(slot, li);
+    if (best >= 0) setKey(slot, best, bestD);
+    else {
+      nnId[slot] = -2;
+      version[slot]++;
+    }
+    opts.onMerge?.(rec, slotOf.size);
   }
-  return { merges, clusters: [...byId.values()] };
+  const clusters: AggCluster[] = [];
+  for (const slot of slotOf.values()) clusters.push(clusterAt[slot]);
+  return { merges, clusters };
 }

@@ -295,6 +295,7 @@ function buildState(
 
 /** True if no two clusters of different labels overlap, checking only pairs with at least one `fresh` cluster. */
 function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
+  oracle.register(clusters);
   // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
   for (const c of clusters) {
     if (!fresh(c) || c.members.length < 2) continue;
@@ -308,6 +309,7 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
   const owner = new Int32Array(m.n);
+  oracle.register(start);
   for (const c of start) {
     active.set(c.id, c);
     c.members.forEach((p) => (owner[p] = c.id));

@@ -9,11 +9,16 @@
  *
  * Certificates: with z = p - q, upper = ||z|| is attained by actual hull points, and
  * lower = (min_A z.a - max_B z.b) / ||z|| is the margin of the hyperplane normal to z, a lower bound on the
- * distance whenever it is positive (then the sets are separated). Overlapping hulls make ||z|| creep towards 0
+ * distance whenever it is positive (then the sets are separated).
+ *
+ * By default the exact active-set method of corral.ts answers first (it ends finitely, and reaches z = 0 on
+ * overlapping hulls instead of creeping towards it). The MDM iterations below are the fallback when rounding
+ * stops it undecided (and the solver for `solver: "mdm"`): there overlapping hulls make ||z|| creep towards 0
  * without ever certifying it, so overlap is decided by the L1-gap LP (lp.ts), first on the working set (a
  * subset's overlap proves the full sets overlap) and only if needed on the full sets.
  */
 import { FtgeoError } from "../util/errors";
+import { corralHullDistance } from "./corral";
 import { hullGapLp, lpReady } from "./lp";
 import { Matrix } from "./matrix";
 
@@ -35,6 +40,12 @@ export interface HullOptions {
   warmA?: ArrayLike<number>;
   warmB?: ArrayLike<number>;
   /**
+   * Convex weights of warmA's and warmB's points (each summing to 1): a feasible pair of hull points, e.g. the
+   * optimum of a sub-cluster against the same other cluster, from which the corral method starts.
+   */
+  warmWeightA?: ArrayLike<number>;
+  warmWeightB?: ArrayLike<number>;
+  /**
    * true: also ask the LP when the distance stalls towards 0 (exact but slow at hundreds of dimensions);
    * default: the LP (when initLp() has loaded it) only decides pairs the iteration budget left undecided;
    * false: never use the LP (undecided pairs then count as overlapping).
@@ -42,6 +53,11 @@ export interface HullOptions {
   useLp?: boolean;
   /** Time limit of the LP that decides budget-exhausted pairs (default 20 s). */
   lpTimeLimitSeconds?: number;
+  /**
+   * "corral" (default): the exact active-set method (corral.ts) first, the MDM iterations and the LP only if
+   * rounding stops it undecided; "mdm": only the MDM iterations and the LP (for comparisons).
+   */
+  solver?: "corral" | "mdm";
 }
 
 export interface HullResult {
@@ -57,10 +73,15 @@ export interface HullResult {
   /** Rows (of the A and B lists' matrices) carrying weight in p and q: a witness of overlap when status is "overlap". */
   supportA: number[];
   supportB: number[];
+  /** Convex weights of supportA and supportB when known (the corral method's final p and q). */
+  weightA?: number[];
+  weightB?: number[];
   iterations: number;
   passes: number;
   lpSolves: number;
   lpSeconds: number;
+  /** Which method produced the answer: the exact corral method alone, or the MDM iterations (and the LP). */
+  solver: "corral" | "mdm";
 }
 
 /** A set of points: some rows of a matrix. */
@@ -317,15 +338,45 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   // Accuracy the inner solver works to: tight enough for the goal, never tighter than float64 allows.
   let innerTol = Math.max(goal === "distance" ? relTol * 0.5 : 0.1, 1e-12);
 
+  let corralWork = 0;
+  let warmA = opts.warmA;
+  let warmB = opts.warmB;
+  if ((opts.solver ?? "corral") === "corral") {
+    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts) });
+    if (c.status !== "undecided") {
+      return {
+        status: c.status,
+        lower: c.lower,
+        upper: c.upper,
+        w: c.w,
+        minA: c.minA,
+        maxB: c.maxB,
+        supportA: c.posA.map((i) => A.rows[i]),
+        supportB: c.posB.map((j) => B.rows[j]),
+        weightA: c.weightA,
+        weightB: c.weightB,
+        iterations: c.major + c.minor,
+        passes: c.major,
+        lpSolves: 0,
+        lpSeconds: 0,
+        solver: "corral",
+      };
+    }
+    // Rounding stopped it: continue with the MDM iterations from its support.
+    corralWork = c.major + c.minor;
+    warmA = c.posA.map((i) => A.rows[i]);
+    warmB = c.posB.map((j) => B.rows[j]);
+  }
+
   const ws = new WorkingSet(A, B);
   const projA = new Float64Array(nA);
   const projB = new Float64Array(nB);
   const z = new Float64Array(dim);
   // Start from the points of each side that reach furthest towards the other side's centroid.
-  if (opts.warmA && opts.warmA.length > 0 && opts.warmB && opts.warmB.length > 0) {
+  if (warmA && warmA.length > 0 && warmB && warmB.length > 0) {
     // Warm starts are given as matrix rows (e.g. a previous solution's support); map them to list positions.
-    const posA = positionsOf(A.rows, opts.warmA);
-    const posB = positionsOf(B.rows, opts.warmB);
+    const posA = positionsOf(A.rows, warmA);
+    const posB = positionsOf(B.rows, warmB);
     if (posA.length > 0 && posB.length > 0) {
       for (const i of posA) ws.add(1, i, 0);
       for (const j of posB) ws.add(-1, j, 0);
@@ -345,7 +396,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
     ws.add(-1, ib, 1);
   }
 
-  let iterations = 0;
+  let iterations = corralWork;
   let passes = 0;
   let lpSolves = 0;
   let lpSeconds = 0;
@@ -506,7 +557,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   return finish(sA, sB);
 
   function finish(supportA: number[], supportB: number[]): HullResult {
-    return { status, lower, upper, w: z, minA, maxB, supportA, supportB, iterations, passes, lpSolves, lpSeconds };
+    return { status, lower, upper, w: z, minA, maxB, supportA, supportB, iterations, passes, lpSolves, lpSeconds, solver: "mdm" };
   }
 }
 
@@ -520,6 +571,27 @@ function runLp(mA: Matrix, a: ArrayLike<number>, mB: Matrix, b: ArrayLike<number
   const ia = Array.from({ length: a.length }, (_, i) => i);
   const ib = Array.from({ length: b.length }, (_, j) => a.length + j);
   return hullGapLp({ n: a.length + b.length, dim, data }, ia, ib, timeLimitSeconds);
+}
+
+/** The warm start as positions and weights, when weights were given for both sides. */
+function warmStart(A: PointSet, B: PointSet, opts: HullOptions): { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] } | undefined {
+  const { warmA, warmB, warmWeightA, warmWeightB } = opts;
+  if (!warmA || !warmB || !warmWeightA || !warmWeightB || warmA.length === 0 || warmB.length === 0) return undefined;
+  const side = (set: PointSet, rows: ArrayLike<number>, weights: ArrayLike<number>): { pos: number[]; weight: number[] } => {
+    const byRow = new Map<number, number>();
+    for (let i = 0; i < rows.length; i++) byRow.set(rows[i], (byRow.get(rows[i]) ?? 0) + weights[i]);
+    const pos: number[] = [];
+    const weight: number[] = [];
+    for (const p of positionsOf(set.rows, rows)) {
+      pos.push(p);
+      weight.push(byRow.get(set.rows[p])!);
+    }
+    return { pos, weight };
+  };
+  const a = side(A, warmA, warmWeightA);
+  const b = side(B, warmB, warmWeightB);
+  if (a.pos.length === 0 || b.pos.length === 0) return undefined;
+  return { posA: a.pos, weightA: a.weight, posB: b.pos, weightB: b.weight };
 }
 
 /** Distinct positions in `rows` of the given row numbers (rows not in the list are ignored). */

@@ -29,6 +29,9 @@ interface Cert {
   negMax: number;
   supPos: number[];
   supNeg: number[];
+  /** Convex weights of supPos and supNeg (nearest points found by the solver), when known: a warm start. */
+  weightPos?: number[];
+  weightNeg?: number[];
 }
 
 interface Witness {
@@ -51,6 +54,10 @@ export interface OverlapStats {
   hullIterations: number;
   hullSeconds: number;
   lpSolves: number;
+  /** Seconds inside the LP solver (part of hullSeconds). */
+  lpSeconds: number;
+  /** Hull solves that the exact corral method decided without falling back to MDM iterations and the LP. */
+  corralDecided: number;
 }
 
 export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number]): ClusterGeom {
@@ -89,6 +96,8 @@ export class OverlapOracle {
     hullIterations: 0,
     hullSeconds: 0,
     lpSolves: 0,
+    lpSeconds: 0,
+    corralDecided: 0,
   };
   private certs = new Map<string, Cert>();
   private certKeysById = new Map<number, string[]>();
@@ -106,6 +115,14 @@ export class OverlapOracle {
 
   get certCount(): number {
     return this.certs.size;
+  }
+
+  /**
+   * Make clusters known (once per state, rather than once per pair in firstOverlap): hyperplanes for a merged
+   * cluster are derived from its children's geometry, looked up here.
+   */
+  register(clusters: Iterable<ClusterGeom>): void {
+    for (const c of clusters) if (!this.geoms.has(c.id)) this.geoms.set(c.id, c);
   }
 
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
@@ -143,17 +160,36 @@ export class OverlapOracle {
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
+    const cc = c.centre;
     for (const x of others) {
       this.stats.checks++;
-      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      // Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
+      // (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
+      const xc = x.centre;
+      const reach = c.radius + x.radius;
+      const limit = reach * reach * (1 + 1e-9) + 1e-300;
       let cd2 = 0;
-      for (let k = 0; k < dim; k++) cd2 += (c.centre[k] - x.centre[k]) ** 2;
+      let k = 0;
+      let far = false;
+      while (k < dim) {
+        const end = Math.min(k + 32, dim);
+        for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
+        if (cd2 > limit) {
+          far = true;
+          break;
+        }
+      }
+      if (far) {
+        this.stats.sphereSkips++;
+        continue;
+      }
       const cd = Math.sqrt(cd2);
       const gap = cd - c.radius - x.radius;
       if (gap >= 0) {
         this.stats.sphereSkips++;
         continue;
       }
+      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
     candidates.sort((p, q) => p.gap - q.gap || p.x.id - q.x.id);
@@ -187,29 +223,48 @@ export class OverlapOracle {
       this.store(direct, a.id, b.id);
       return true;
     }
+    // Warm start: the best known feasible pair of hull points, i.e. a child's nearest points to the same other
+    // cluster (feasible here because the child is a subset); without weights, the children's supports.
     const warmA: number[] = [];
     const warmB: number[] = [];
-    for (const [side, other, warmSide, warmOther] of [
-      [a, b, warmA, warmB],
-      [b, a, warmB, warmA],
+    let best: { dist: number; rowsA: number[]; rowsB: number[]; wA: number[]; wB: number[] } | undefined;
+    for (const [side, other, warmSide, warmOther, sideIsA] of [
+      [a, b, warmA, warmB, true],
+      [b, a, warmB, warmA, false],
     ] as const) {
       for (const child of side.children ?? []) {
         const cert = this.certs.get(key(child, other.id));
         if (!cert) continue;
         const childPos = cert.pos === child;
-        warmSide.push(...(childPos ? cert.supPos : cert.supNeg));
-        warmOther.push(...(childPos ? cert.supNeg : cert.supPos));
+        const mine = childPos ? cert.supPos : cert.supNeg;
+        const theirs = childPos ? cert.supNeg : cert.supPos;
+        warmSide.push(...mine);
+        warmOther.push(...theirs);
+        const wMine = childPos ? cert.weightPos : cert.weightNeg;
+        const wTheirs = childPos ? cert.weightNeg : cert.weightPos;
+        if (!wMine || !wTheirs) continue;
+        let n2 = 0;
+        for (let k = 0; k < cert.w.length; k++) n2 += cert.w[k] * cert.w[k];
+        if (best && best.dist <= n2) continue;
+        best = sideIsA
+          ? { dist: n2, rowsA: mine, rowsB: theirs, wA: wMine, wB: wTheirs }
+          : { dist: n2, rowsA: theirs, rowsB: mine, wA: wTheirs, wB: wMine };
       }
     }
+    const warm = best
+      ? { warmA: best.rowsA, warmB: best.rowsB, warmWeightA: best.wA, warmWeightB: best.wB }
+      : { warmA, warmB };
     const t0 = performance.now();
-    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", warmA, warmB });
+    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm });
     this.stats.hullSeconds += (performance.now() - t0) / 1000;
     this.stats.hullSolves++;
     this.stats.hullIterations += r.iterations;
     this.stats.lpSolves += r.lpSolves;
+    this.stats.lpSeconds += r.lpSeconds;
+    if (r.solver === "corral") this.stats.corralDecided++;
     if (r.status === "separated") {
       this.stats.hullSeparated++;
-      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB }, a.id, b.id);
+      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB }, a.id, b.id);
       return true;
     }
     // Undecided within the budget: the distance is below upper, which is tiny; count it as overlap, as the

@@ -144,6 +144,19 @@ export async function run(argv: string[]): Promise<number> {
         hullSolves: s.hullSolves,
         hullSolvesPerSecond: s.hullSeconds > 0 ? s.hullSolves / s.hullSeconds : null,
         hullSeconds: s.hullSeconds,
+        hullDecidedByCorral: s.corralDecided,
+        hullIterations: s.hullIterations,
+        lpSolves: s.lpSolves,
+        lpSeconds: s.lpSeconds,
+        lpSolvesPerSecond: s.lpSeconds > 0 ? s.lpSolves / s.lpSeconds : null,
+        // Where the time goes: inside the hull solver, and the rest (bounding spheres, cached hyperplanes,
+        // centroid-direction tests, linkage, bookkeeping).
+        timeShares: {
+          hullSolver: s.seconds.total > 0 ? s.hullSeconds / s.seconds.total : null,
+          lp: s.seconds.total > 0 ? s.lpSeconds / s.seconds.total : null,
+          linkage: s.seconds.total > 0 ? s.seconds.linkage / s.seconds.total : null,
+          filtersAndBookkeeping: s.seconds.total > 0 ? (s.seconds.total - s.hullSeconds - s.seconds.linkage) / s.seconds.total : null,
+        },
         hullOutcomes: { separated: s.hullSeparated, overlap: s.hullOverlap, undecided: s.hullUndecided },
         checks: s.checks,
         sphereSkips: s.sphereSkips,
@@ -161,7 +174,9 @@ export async function run(argv: string[]): Promise<number> {
         `${spec.name}: ${m.n} points, ${r.labels.length} labels -> ${r.numClusters} clusters (${r.linear ? "linear" : "non-linear"}) in ` +
           `${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU, load average ${os.loadavg()[0].toFixed(1)}) = ` +
           `${(100 * report.ratioToTarget).toFixed(1)}% of the ${spec.targetSeconds} s target; ` +
-          `${s.hullSolves} hull solves (${report.hullSolvesPerSecond?.toFixed(1) ?? "-"}/s, ${s.hullSeconds.toFixed(1)} s), ` +
+          `${s.hullSolves} hull solves (${report.hullSolvesPerSecond?.toFixed(1) ?? "-"}/s, ${s.hullSeconds.toFixed(1)} s, ` +
+          `${s.corralDecided} decided by the exact corral method), ${s.lpSolves} LPs (${s.lpSeconds.toFixed(1)} s), ` +
+          `linkage ${s.seconds.linkage.toFixed(1)} s, filters and bookkeeping ${(s.seconds.total - s.hullSeconds - s.seconds.linkage).toFixed(1)} s, ` +
           `peak RSS ${report.peakRssGiB.toFixed(2)} GiB`,
       );
       if (refPairs > 0) compareWithSklearn(m, r, refPairs);

@@ -1,0 +1,67 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { agglomerate, AggCluster } from "../lib/geometry/agglomerate";
+import { makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { Rng } from "../lib/util/rng";
+
+/** Textbook centroid linkage per label: every step merges the closest same-label pair (O(n^3), for checking). */
+function naive(m: Matrix, labels: number[], allow?: (a: number, b: number) => boolean): { a: number; b: number; d: number }[] {
+  const dim = m.dim;
+  type C = { id: number; label: number; n: number; c: Float64Array };
+  let cs: C[] = labels.map((l, i) => ({ id: i, label: l, n: 1, c: Float64Array.from(m.data.subarray(i * dim, (i + 1) * dim)) }));
+  const rejected = new Set<string>();
+  let next = labels.length;
+  const out: { a: number; b: number; d: number }[] = [];
+  for (;;) {
+    let best: [number, number] | undefined;
+    let bestD = Infinity;
+    for (let i = 0; i < cs.length; i++) {
+      for (let j = i + 1; j < cs.length; j++) {
+        if (cs[i].label !== cs[j].label || rejected.has(`${cs[i].id}:${cs[j].id}`)) continue;
+        let d = 0;
+        for (let k = 0; k < dim; k++) d += (cs[i].c[k] - cs[j].c[k]) ** 2;
+        if (d < bestD) {
+          bestD = d;
+          best = [i, j];
+        }
+      }
+    }
+    if (!best) return out;
+    const [x, y] = [cs[best[0]], cs[best[1]]];
+    const [lo, hi] = x.id < y.id ? [x, y] : [y, x];
+    if (allow && !allow(lo.id, hi.id)) {
+      rejected.add(`${x.id}:${y.id}`).add(`${y.id}:${x.id}`);
+      continue;
+    }
+    const c = Float64Array.from(x.c, (v, k) => (v * x.n + y.c[k] * y.n) / (x.n + y.n));
+    out.push({ a: lo.id, b: hi.id, d: Math.sqrt(bestD) });
+    cs = cs.filter((q) => q !== x && q !== y);
+    cs.push({ id: next++, label: x.label, n: x.n + y.n, c });
+  }
+}
+
+test("agglomerate: same merge sequence as textbook centroid linkage (with and without vetoes)", () => {
+  const rng = new Rng(17);
+  const n = 90;
+  const dim = 24;
+  const m = makeMatrix(n, dim);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  const labels = Array.from({ length: n }, (_, i) => i % 3);
+  const input: AggCluster[] = labels.map((l, i) => ({ id: i, label: l, members: Int32Array.of(i) }));
+  // A deterministic veto: forbid merging clusters whose ids sum to a multiple of 7.
+  const veto = (a: number, b: number) => (a + b) % 7 !== 0;
+  for (const allow of [undefined, veto]) {
+    const want = naive(m, labels, allow);
+    let vetoes = 0;
+    const got = agglomerate(m, input, {
+      nextId: n,
+      allow: allow ? (a, b) => allow(a.id, b.id) || (vetoes++, false) : undefined,
+    }).merges;
+    assert.equal(got.length, want.length);
+    got.forEach((r, t) => {
+      assert.deepEqual([r.a, r.b], [want[t].a, want[t].b], `merge ${t}`);
+      assert.ok(Math.abs(r.distance - want[t].d) <= 1e-12 * want[t].d, `merge ${t}: ${r.distance} vs ${want[t].d}`);
+    });
+    if (allow) assert.ok(vetoes >= 5, `the veto must bite for the test to mean something (${vetoes} vetoes)`);
+  }
+});
