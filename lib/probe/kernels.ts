@@ -1,20 +1,26 @@
 /**
- * The numerical kernels of the classifier probe, on plain Float32Arrays the probe owns: OpenBLAS's sgemm and C
- * loops through the optional native addon (lib/model/native-blas.ts, lib/model/native/ftgeo_blas.c) when it is
- * built, JavaScript otherwise (a blocked product and plain loops; the same arithmetic, ~10-30x slower on the
- * products).
+ * The numerical kernels of the classifier probe, on plain Float32Arrays the probe owns, in order of preference:
+ * - native: OpenBLAS's sgemm and C loops through the optional addon (lib/model/native-blas.ts,
+ *   lib/model/native/ftgeo_blas.c);
+ * - wasm: without the addon, the products on tfjs's wasm backend (XNNPACK, SIMD; one upload of each operand per
+ *   product) and JavaScript loops for the rest;
+ * - js: everything in JavaScript (a blocked product without SIMD: 30-50x slower than OpenBLAS on the products);
+ *   the independent reference of the tests, and the last resort when no wasm backend runs.
  *
  * Why not tfjs: the probe's products are small (a minibatch of 200 rows times layers of 32..1536 units) and a
  * training runs ~10^5 steps of eight products each; per step, tfjs cost a tensor upload per weight matrix and
  * ~20 kernel launches, which dominated the arithmetic. Why C for the elementwise work too: at these sizes a
  * JavaScript loop over the activations or the Adam state (~3 ns per element here) costs as much as the products.
  *
- * FTGEO_PROBE_KERNELS=js forces the JavaScript kernels (FTGEO_NATIVE_BLAS=0 also does, as it disables the addon).
+ * FTGEO_PROBE_KERNELS=native|wasm|js forces one (FTGEO_NATIVE_BLAS=0 disables the addon, hence "native").
  */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../model/backend";
 import { loadNativeBlas, type NativeBlas } from "../model/native-blas";
+import { FtgeoError } from "../util/errors";
 
 export interface ProbeKernels {
-  /** "native" (OpenBLAS + C) or "js". */
+  /** "native" (OpenBLAS + C), "wasm" (tfjs wasm products + JavaScript) or "js". */
   readonly name: string;
   /**
    * C = op(A) op(B) (+ C when accumulate), dense row-major: C is [m, n]; A is [m, k], or [k, m] when transA;
@@ -190,7 +196,6 @@ type NativeProbe = Required<Pick<NativeBlas, "sgemmArrays" | "probeGather" | "pr
 
 /** The native kernels, or null when the addon (or its probe entry points: an older build) is not available. */
 export function nativeKernels(): ProbeKernels | null {
-  if (process.env.FTGEO_PROBE_KERNELS === "js") return null;
   const blas = loadNativeBlas();
   if (!blas) return null;
   const names = ["sgemmArrays", "probeGather", "probeBiasAct", "probeReluBackward", "probeSoftmaxXent", "probeAdam"] as const;
@@ -209,7 +214,59 @@ export function nativeKernels(): ProbeKernels | null {
   };
 }
 
-/** The probe's kernels: native when available, JavaScript otherwise. */
-export function probeKernels(): ProbeKernels {
-  return nativeKernels() ?? jsKernels();
+/**
+ * The wasm kernels: JavaScript loops, products on tfjs's wasm backend; null when the active tfjs backend is not
+ * wasm. Transposed operands are copied in JavaScript first (a matMul with a transposed operand is a scalar loop
+ * on tfjs wasm); every product uploads fresh tensors (XNNPACK caches a packed copy per right-hand tensor, so a
+ * tensor must never change in place).
+ */
+export async function wasmKernels(): Promise<ProbeKernels | null> {
+  await initBackend();
+  if (tf.getBackend() !== "wasm") return null;
+  const js = jsKernels();
+  let scratchA = new Float32Array(0);
+  let scratchB = new Float32Array(0);
+  return {
+    ...js,
+    name: "wasm",
+    gemm(transA, transB, m, n, k, a, b, c, accumulate = false) {
+      let aa = a.subarray(0, m * k);
+      let bb = b.subarray(0, k * n);
+      if (transA) {
+        if (scratchA.length < m * k) scratchA = new Float32Array(m * k);
+        transposeInto(a, k, m, scratchA);
+        aa = scratchA.subarray(0, m * k);
+      }
+      if (transB) {
+        if (scratchB.length < k * n) scratchB = new Float32Array(k * n);
+        transposeInto(b, n, k, scratchB);
+        bb = scratchB.subarray(0, k * n);
+      }
+      const r = tf.tidy(() => tf.matMul(tf.tensor2d(aa, [m, k]), tf.tensor2d(bb, [k, n])));
+      const out = r.dataSync() as Float32Array;
+      r.dispose();
+      if (!accumulate) c.set(out);
+      else for (let i = 0; i < m * n; i++) c[i] += out[i];
+    },
+  };
+}
+
+const KERNEL_NAMES = ["native", "wasm", "js"];
+
+/** The probe's kernels: native when available, else wasm, else JavaScript; FTGEO_PROBE_KERNELS forces one. */
+export async function probeKernels(): Promise<ProbeKernels> {
+  const forced = process.env.FTGEO_PROBE_KERNELS;
+  if (forced !== undefined && forced !== "" && !KERNEL_NAMES.includes(forced)) {
+    throw new FtgeoError(`environment variable FTGEO_PROBE_KERNELS is ${JSON.stringify(forced)}; expected one of ${KERNEL_NAMES.join(", ")}`);
+  }
+  if (forced === "js") return jsKernels();
+  if (!forced || forced === "native") {
+    const native = nativeKernels();
+    if (native) return native;
+    if (forced) throw new FtgeoError("FTGEO_PROBE_KERNELS=native, but the native addon (with its probe kernels) is not available: run `npm run build:native`, and leave FTGEO_NATIVE_BLAS unset");
+  }
+  const wasm = await wasmKernels();
+  if (wasm) return wasm;
+  if (forced) throw new FtgeoError(`FTGEO_PROBE_KERNELS=wasm, but the tfjs backend is ${tf.getBackend()}`);
+  return jsKernels();
 }

@@ -7,7 +7,7 @@
  * improved by tol (1e-4) for more than nIterNoChange (10) epochs.
  *
  * Speed: everything runs on Float32Arrays the probe owns, through lib/probe/kernels.ts (OpenBLAS and C loops via
- * the optional native addon, JavaScript without it): the eight matrix products of a step, bias + ReLU, softmax and
+ * the optional native addon; without it tfjs wasm products and JavaScript loops): the eight matrix products of a step, bias + ReLU, softmax and
  * cross-entropy, and Adam. The networks are small (minibatches of 200), so per-step overhead is what counts: the
  * earlier tfjs version paid ~10 tensor uploads and ~20 kernel launches per step and ran at 0.7x sklearn's speed.
  *
@@ -68,6 +68,86 @@ interface Layer {
   vb: Float32Array;
 }
 
+/** Work buffers of one minibatch, reused by every step. */
+interface StepBuffers {
+  xb: Float32Array;
+  a1: Float32Array;
+  a2: Float32Array;
+  d3: Float32Array;
+  dl2: Float32Array;
+  dl1: Float32Array;
+  /** Unscaled batch sums of the data-loss gradient of W1, W2, W3 and of b1, b2, b3. */
+  gW: Float32Array[];
+  gB: Float32Array[];
+}
+
+function stepBuffers(batch: number, d: number, h1: number, h2: number, K: number): StepBuffers {
+  return {
+    xb: new Float32Array(batch * d),
+    a1: new Float32Array(batch * h1),
+    a2: new Float32Array(batch * h2),
+    d3: new Float32Array(batch * K),
+    dl2: new Float32Array(batch * h2),
+    dl1: new Float32Array(batch * h1),
+    gW: [new Float32Array(d * h1), new Float32Array(h1 * h2), new Float32Array(h2 * K)],
+    gB: [new Float32Array(h1), new Float32Array(h2), new Float32Array(K)],
+  };
+}
+
+/**
+ * Forward and backward pass over the rows order[start .. start + bs) of ds: fills buf.gW / buf.gB with the batch
+ * sums of the cross-entropy's gradient (no L2 term, not divided by bs) and returns the summed cross-entropy.
+ */
+function forwardBackward(kr: ProbeKernels, layers: Layer[], ds: Dataset, order: Int32Array, start: number, bs: number, buf: StepBuffers): number {
+  const [L1, L2, L3] = layers;
+  const d = L1.fanIn;
+  const h1 = L1.fanOut;
+  const h2 = L2.fanOut;
+  const K = L3.fanOut;
+  const { xb, a1, a2, d3, dl2, dl1, gW, gB } = buf;
+  kr.gather(ds.x, d, order, start, bs, xb);
+  // Forward: a1 = relu(x W1 + b1), a2 = relu(a1 W2 + b2), z = a2 W3 + b3 (z written into d3).
+  kr.gemm(false, false, bs, h1, d, xb, L1.w, a1);
+  kr.biasAct(a1, bs, L1.b, true);
+  kr.gemm(false, false, bs, h2, h1, a1, L2.w, a2);
+  kr.biasAct(a2, bs, L2.b, true);
+  kr.gemm(false, false, bs, K, h2, a2, L3.w, d3);
+  kr.biasAct(d3, bs, L3.b, false);
+  // d3 becomes the output delta softmax(z) - onehot(y); gB[2] its column sums.
+  const loss = kr.softmaxXent(d3, bs, ds.y, order, start, gB[2]);
+  // Backward: gW3 = a2^T d3, dl2 = (d3 W3^T) * [a2 > 0], gW2 = a1^T dl2, dl1 = (dl2 W2^T) * [a1 > 0], gW1 = x^T dl1.
+  kr.gemm(true, false, h2, K, bs, a2, d3, gW[2]);
+  kr.gemm(false, true, bs, h2, K, d3, L3.w, dl2);
+  kr.reluBackward(dl2, a2, bs, gB[1]);
+  kr.gemm(true, false, h1, h2, bs, a1, dl2, gW[1]);
+  kr.gemm(false, true, bs, h1, h2, dl2, L2.w, dl1);
+  kr.reluBackward(dl1, a1, bs, gB[0]);
+  kr.gemm(true, false, d, h1, bs, xb, dl1, gW[0]);
+  return loss;
+}
+
+/**
+ * Mean cross-entropy over all rows of ds and its gradient (W1, b1, W2, b2, W3, b3, shaped like weights()) for
+ * given weights: the training step's forward/backward pass, exposed so tests can check it against finite
+ * differences.
+ */
+export async function crossEntropyGradient(weights: Float32Array[], ds: Dataset, numClasses: number, kernels?: ProbeKernels): Promise<{ loss: number; grads: Float32Array[] }> {
+  checkDataset(ds, numClasses, "ds");
+  const kr = kernels ?? (await probeKernels());
+  const sizes = [ds.dim, weights[1].length, weights[3].length, numClasses];
+  const layers: Layer[] = [0, 1, 2].map((l) => {
+    const w = weights[2 * l];
+    const b = weights[2 * l + 1];
+    if (w.length !== sizes[l] * sizes[l + 1] || b.length !== sizes[l + 1]) throw argError("weights", `layer ${l + 1} should be [${sizes[l]}, ${sizes[l + 1]}] with ${sizes[l + 1]} biases`);
+    return { fanIn: sizes[l], fanOut: sizes[l + 1], w, b, mw: w, vw: w, mb: b, vb: b };
+  });
+  const buf = stepBuffers(ds.n, sizes[0], sizes[1], sizes[2], numClasses);
+  const order = Int32Array.from({ length: ds.n }, (_, i) => i);
+  const loss = forwardBackward(kr, layers, ds, order, 0, ds.n, buf) / ds.n;
+  const grads = [0, 1, 2].flatMap((l) => [buf.gW[l].map((g) => g / ds.n), buf.gB[l].map((g) => g / ds.n)]);
+  return { loss, grads };
+}
+
 export class MlpProbe {
   private constructor(
     readonly dim: number,
@@ -78,7 +158,7 @@ export class MlpProbe {
     private readonly kernels: ProbeKernels,
   ) {}
 
-  /** Name of the kernels used ("native" or "js"). */
+  /** Name of the kernels used ("native", "wasm" or "js"). */
   get kernelName(): string {
     return this.kernels.name;
   }
@@ -109,7 +189,7 @@ export class MlpProbe {
     const lr = cfg.learningRate ?? 1e-3;
     const batch = Math.min(cfg.batchSize ?? 200, n);
     const rng = new Rng(cfg.seed);
-    const kr = opts.kernels ?? probeKernels();
+    const kr = opts.kernels ?? (await probeKernels());
 
     // sklearn: weights then biases of each layer drawn from U(-b, b), b = sqrt(6 / (fan_in + fan_out)).
     const sizes = [d, h1, h2, K];
@@ -127,15 +207,8 @@ export class MlpProbe {
     const probe = new MlpProbe(d, [h1, h2], K, layers, { epochs: 0, converged: false, lossCurve: [], seconds: 0 }, kr);
     const [L1, L2, L3] = layers;
 
-    // Work buffers of one minibatch, reused by every step.
-    const xb = new Float32Array(batch * d);
-    const a1 = new Float32Array(batch * h1);
-    const a2 = new Float32Array(batch * h2);
-    const d3 = new Float32Array(batch * K);
-    const dl2 = new Float32Array(batch * h2);
-    const dl1 = new Float32Array(batch * h1);
-    const gW = [new Float32Array(d * h1), new Float32Array(h1 * h2), new Float32Array(h2 * K)];
-    const gB = [new Float32Array(h1), new Float32Array(h2), new Float32Array(K)];
+    const buf = stepBuffers(batch, d, h1, h2, K);
+    const { gW, gB } = buf;
 
     let t = 0;
     let bestLoss = Infinity;
@@ -147,26 +220,8 @@ export class MlpProbe {
       let accumulated = 0;
       for (let start = 0; start < n; start += batch) {
         const bs = Math.min(n, start + batch) - start;
-        kr.gather(ds.x, d, order, start, bs, xb);
         t++;
-        // Forward: a1 = relu(x W1 + b1), a2 = relu(a1 W2 + b2), z = a2 W3 + b3 (z written into d3).
-        kr.gemm(false, false, bs, h1, d, xb, L1.w, a1);
-        kr.biasAct(a1, bs, L1.b, true);
-        kr.gemm(false, false, bs, h2, h1, a1, L2.w, a2);
-        kr.biasAct(a2, bs, L2.b, true);
-        kr.gemm(false, false, bs, K, h2, a2, L3.w, d3);
-        kr.biasAct(d3, bs, L3.b, false);
-        // d3 becomes the output delta softmax(z) - onehot(y); gB[2] its column sums.
-        const dataLoss = kr.softmaxXent(d3, bs, ds.y, order, start, gB[2]) / bs;
-        // Backward (unscaled sums over the batch; Adam divides by bs): gW3 = a2^T d3, dl2 = (d3 W3^T) * [a2 > 0],
-        // gW2 = a1^T dl2, dl1 = (dl2 W2^T) * [a1 > 0], gW1 = x^T dl1.
-        kr.gemm(true, false, h2, K, bs, a2, d3, gW[2]);
-        kr.gemm(false, true, bs, h2, K, d3, L3.w, dl2);
-        kr.reluBackward(dl2, a2, bs, gB[1]);
-        kr.gemm(true, false, h1, h2, bs, a1, dl2, gW[1]);
-        kr.gemm(false, true, bs, h1, h2, dl2, L2.w, dl1);
-        kr.reluBackward(dl1, a1, bs, gB[0]);
-        kr.gemm(true, false, d, h1, bs, xb, dl1, gW[0]);
+        const dataLoss = forwardBackward(kr, layers, ds, order, start, bs, buf) / bs;
         // Adam with sklearn's bias-corrected step size; biases carry no L2 term.
         const lrT = (lr * Math.sqrt(1 - Math.pow(0.999, t))) / (1 - Math.pow(0.9, t));
         const inv = 1 / bs;

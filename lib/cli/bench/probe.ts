@@ -79,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     splits.push({ ds: { x: d.data, y: d.labels, n: d.n, dim: d.dim }, files: [path.join(d.entry.dir, rec.file), path.join(d.entry.dir, d.entry.manifest.labels.file)] });
   }
   const [train, dev, test] = splits;
-  const info = { model: handle.source, task: task.name, layer, n: { train: train.ds.n, dev: dev.ds.n, test: test.ds.n }, dim: train.ds.dim, grid: gridName, configurations: grid.hidden.length * grid.alphas.length, seeds, maxIter, cores, kernels: probeKernels().name };
+  const info = { model: handle.source, task: task.name, layer, n: { train: train.ds.n, dev: dev.ds.n, test: test.ds.n }, dim: train.ds.dim, grid: gridName, configurations: grid.hidden.length * grid.alphas.length, seeds, maxIter, cores, kernels: (await probeKernels()).name };
   console.log(`bench probe: ${JSON.stringify(info)}`);
 
   const t0 = performance.now();
