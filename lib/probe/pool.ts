@@ -184,11 +184,12 @@ export class ProbePool {
   }
 
   async run(job: TrainJob): Promise<JobResult> {
-    if (this.size <= 1) return runJob(this.data, job);
+    // In this thread too, one job at a time: a training never yields, so jobs started together would all finish
+    // before the first result were seen (no progress, no resumable results file until the end).
     while (this.running >= this.size) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     try {
-      return await workers!.run(this.session, job);
+      return this.size <= 1 ? await runJob(this.data, job) : await workers!.run(this.session, job);
     } finally {
       this.running--;
       this.waiting.shift()?.();
