@@ -12,7 +12,7 @@
  * ~20 kernel launches, which dominated the arithmetic. Why C for the elementwise work too: at these sizes a
  * JavaScript loop over the activations or the Adam state (~3 ns per element here) costs as much as the products.
  *
- * FTGEO_PROBE_KERNELS=native|wasm|js forces one (FTGEO_NATIVE_BLAS=0 disables the addon, hence "native").
+ * FTGEO_PROBE_KERNELS=native|wasm|js forces one; FTGEO_NATIVE_BLAS=0 disables the addon and so the native kernels.
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../model/backend";
