@@ -9,8 +9,8 @@ vectors, int32 labels), so sklearn trains in float32 like the TypeScript probe.
 Run with Debian's /usr/bin/python3 (python3-sklearn):
   /usr/bin/python3 bench/probe_sklearn.py --train X.npy Y.npy --dev X.npy Y.npy --test X.npy Y.npy \
       --hidden 32x32,64x64 --alphas 1e-4,1e-2 --seeds 5 --max-iter 1000
-Prints one JSON line: sklearn version, seconds (training + scoring), grid, best, per-seed accuracies, mean, std.
-Progress goes to stderr.
+Prints one JSON line: sklearn version, seconds (training + scoring), grid, best, per-seed accuracies, mean, std,
+and the thread pools numpy/sklearn used (threadpoolctl, when installed). Progress goes to stderr.
 """
 import argparse
 import json
@@ -26,6 +26,15 @@ from sklearn.neural_network import MLPClassifier
 
 def load(pair):
     return np.load(pair[0]), np.load(pair[1])
+
+
+def thread_pools():
+    """The BLAS / OpenMP libraries loaded and their thread counts (what the time was measured with)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return [{"api": p.get("internal_api"), "threads": p.get("num_threads")} for p in threadpool_info()]
 
 
 def main():
@@ -76,7 +85,8 @@ def main():
     accs = [s["testAccuracy"] for s in seeds]
     print(json.dumps({"sklearn": sklearn.__version__, "seconds": time.time() - t0, "grid": grid,
                       "best": {"hidden": best["hidden"], "alpha": best["alpha"], "selectionAccuracy": best["selectionAccuracy"]},
-                      "seeds": seeds, "mean": float(np.mean(accs)), "std": float(np.std(accs))}))
+                      "seeds": seeds, "mean": float(np.mean(accs)), "std": float(np.std(accs)),
+                      "threads": thread_pools()}))
 
 
 if __name__ == "__main__":

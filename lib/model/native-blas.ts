@@ -17,6 +17,17 @@ import { repoRoot } from "../util/paths";
 
 export interface NativeBlas {
   sgemm(heap: ArrayBuffer, batch: number, aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, m: number, n: number, k: number, transA: number, transB: number, biasOff: number): void;
+  /**
+   * C = op(A) op(B) + beta C on plain Float32Arrays (row-major, leading dimensions in elements). Absent from
+   * addons built before it existed: callers check for it.
+   */
+  sgemmArrays?(transA: number, transB: number, m: number, n: number, k: number, a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  /** The classifier probe's elementwise kernels (lib/probe/kernels.ts documents each); absent from older builds. */
+  probeGather?(x: Float32Array, dim: number, order: Int32Array, start: number, count: number, out: Float32Array): void;
+  probeBiasAct?(out: Float32Array, rows: number, bias: Float32Array, relu: number): void;
+  probeReluBackward?(delta: Float32Array, act: Float32Array, rows: number, colSum: Float32Array): void;
+  probeSoftmaxXent?(z: Float32Array, rows: number, y: Int32Array, order: Int32Array, start: number, colSum: Float32Array): number;
+  probeAdam?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, alpha: number, inv: number, lrT: number): number;
   threads(set?: number): number;
   gelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
   geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number): void;

@@ -6,17 +6,17 @@
  * (lr 1e-3, betas 0.9 / 0.999, eps 1e-8), at most maxIter epochs, stopping when the epoch's training loss has not
  * improved by tol (1e-4) for more than nIterNoChange (10) epochs.
  *
- * Speed: the matrix products run on TensorFlow.js's wasm backend as plain 2-D matMuls (the only fast case there;
- * 30x the speed of a JavaScript loop here), with bias and ReLU fused into the forward product. The Adam update,
- * the L2 term and the gradient scaling run as one JavaScript loop directly on the wasm heap, because as tfjs ops
- * they would cost ~70 kernel launches per step and dominate small networks. Differences from sklearn: two
- * classes use a two-unit softmax (sklearn: one logistic unit), and the output has one unit per label of the task
- * inventory (sklearn: per label seen in training; unseen labels are wrong either way).
+ * Speed: everything runs on Float32Arrays the probe owns, through lib/probe/kernels.ts (OpenBLAS and C loops via
+ * the optional native addon; without it tfjs wasm products and JavaScript loops): the eight matrix products of a step, bias + ReLU, softmax and
+ * cross-entropy, and Adam. The networks are small (minibatches of 200), so per-step overhead is what counts: the
+ * earlier tfjs version paid ~10 tensor uploads and ~20 kernel launches per step and ran at 0.7x sklearn's speed.
+ *
+ * Differences from sklearn: two classes use a two-unit softmax (sklearn: one logistic unit), and the output has one unit per label of the task inventory (sklearn: per label seen in training; unseen labels are
+ * wrong either way).
  */
-import * as tf from "@tensorflow/tfjs";
 import { argError } from "../util/errors";
 import { Rng } from "../util/rng";
-import { ensureProbeBackend } from "./backend";
+import { probeKernels, type ProbeKernels } from "./kernels";
 
 export interface Dataset {
   /** Row-major [n, dim] float32 vectors. */
@@ -56,22 +56,11 @@ function checkDataset(ds: Dataset, numClasses: number, what: string): void {
   }
 }
 
-/** Read a tensor without copying when the backend exposes its heap (wasm); a copy otherwise. */
-function readView(t: tf.Tensor): Float32Array {
-  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: { shape: number[]; dtype: string; dataId: object }) => Float32Array };
-  return typeof b.typedArrayFromHeap === "function" ? b.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
-}
-
-/**
- * One layer's parameters, kept in JavaScript (the master copy Adam updates) and uploaded as fresh tensors for
- * each step: the wasm matMul caches XNNPACK's packed copy of its right operand per tensor, so a weight tensor
- * must never change in place. The transpose (needed by the backward pass) is written in the same loop.
- */
+/** One layer's parameters (w is [fanIn, fanOut] row-major, like sklearn's coefs_) and Adam's moments. */
 interface Layer {
   fanIn: number;
   fanOut: number;
   w: Float32Array;
-  wT: Float32Array;
   b: Float32Array;
   mw: Float32Array;
   vw: Float32Array;
@@ -79,11 +68,84 @@ interface Layer {
   vb: Float32Array;
 }
 
-function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
-  for (let i = 0; i < rows; i++) {
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) dst[j * rows + i] = src[o + j];
-  }
+/** Work buffers of one minibatch, reused by every step. */
+interface StepBuffers {
+  xb: Float32Array;
+  a1: Float32Array;
+  a2: Float32Array;
+  d3: Float32Array;
+  dl2: Float32Array;
+  dl1: Float32Array;
+  /** Unscaled batch sums of the data-loss gradient of W1, W2, W3 and of b1, b2, b3. */
+  gW: Float32Array[];
+  gB: Float32Array[];
+}
+
+function stepBuffers(batch: number, d: number, h1: number, h2: number, K: number): StepBuffers {
+  return {
+    xb: new Float32Array(batch * d),
+    a1: new Float32Array(batch * h1),
+    a2: new Float32Array(batch * h2),
+    d3: new Float32Array(batch * K),
+    dl2: new Float32Array(batch * h2),
+    dl1: new Float32Array(batch * h1),
+    gW: [new Float32Array(d * h1), new Float32Array(h1 * h2), new Float32Array(h2 * K)],
+    gB: [new Float32Array(h1), new Float32Array(h2), new Float32Array(K)],
+  };
+}
+
+/**
+ * Forward and backward pass over the rows order[start .. start + bs) of ds: fills buf.gW / buf.gB with the batch
+ * sums of the cross-entropy's gradient (no L2 term, not divided by bs) and returns the summed cross-entropy.
+ */
+function forwardBackward(kr: ProbeKernels, layers: Layer[], ds: Dataset, order: Int32Array, start: number, bs: number, buf: StepBuffers): number {
+  const [L1, L2, L3] = layers;
+  const d = L1.fanIn;
+  const h1 = L1.fanOut;
+  const h2 = L2.fanOut;
+  const K = L3.fanOut;
+  const { xb, a1, a2, d3, dl2, dl1, gW, gB } = buf;
+  kr.gather(ds.x, d, order, start, bs, xb);
+  // Forward: a1 = relu(x W1 + b1), a2 = relu(a1 W2 + b2), z = a2 W3 + b3 (z written into d3).
+  kr.gemm(false, false, bs, h1, d, xb, L1.w, a1);
+  kr.biasAct(a1, bs, L1.b, true);
+  kr.gemm(false, false, bs, h2, h1, a1, L2.w, a2);
+  kr.biasAct(a2, bs, L2.b, true);
+  kr.gemm(false, false, bs, K, h2, a2, L3.w, d3);
+  kr.biasAct(d3, bs, L3.b, false);
+  // d3 becomes the output delta softmax(z) - onehot(y); gB[2] its column sums.
+  const loss = kr.softmaxXent(d3, bs, ds.y, order, start, gB[2]);
+  // Backward: gW3 = a2^T d3, dl2 = (d3 W3^T) * [a2 > 0], gW2 = a1^T dl2, dl1 = (dl2 W2^T) * [a1 > 0], gW1 = x^T dl1.
+  kr.gemm(true, false, h2, K, bs, a2, d3, gW[2]);
+  kr.gemm(false, true, bs, h2, K, d3, L3.w, dl2);
+  kr.reluBackward(dl2, a2, bs, gB[1]);
+  kr.gemm(true, false, h1, h2, bs, a1, dl2, gW[1]);
+  kr.gemm(false, true, bs, h1, h2, dl2, L2.w, dl1);
+  kr.reluBackward(dl1, a1, bs, gB[0]);
+  kr.gemm(true, false, d, h1, bs, xb, dl1, gW[0]);
+  return loss;
+}
+
+/**
+ * Mean cross-entropy over all rows of ds and its gradient (W1, b1, W2, b2, W3, b3, shaped like weights()) for
+ * given weights: the training step's forward/backward pass, exposed so tests can check it against finite
+ * differences.
+ */
+export async function crossEntropyGradient(weights: Float32Array[], ds: Dataset, numClasses: number, kernels?: ProbeKernels): Promise<{ loss: number; grads: Float32Array[] }> {
+  checkDataset(ds, numClasses, "ds");
+  const kr = kernels ?? (await probeKernels());
+  const sizes = [ds.dim, weights[1].length, weights[3].length, numClasses];
+  const layers: Layer[] = [0, 1, 2].map((l) => {
+    const w = weights[2 * l];
+    const b = weights[2 * l + 1];
+    if (w.length !== sizes[l] * sizes[l + 1] || b.length !== sizes[l + 1]) throw argError("weights", `layer ${l + 1} should be [${sizes[l]}, ${sizes[l + 1]}] with ${sizes[l + 1]} biases`);
+    return { fanIn: sizes[l], fanOut: sizes[l + 1], w, b, mw: w, vw: w, mb: b, vb: b };
+  });
+  const buf = stepBuffers(ds.n, sizes[0], sizes[1], sizes[2], numClasses);
+  const order = Int32Array.from({ length: ds.n }, (_, i) => i);
+  const loss = forwardBackward(kr, layers, ds, order, 0, ds.n, buf) / ds.n;
+  const grads = [0, 1, 2].flatMap((l) => [buf.gW[l].map((g) => g / ds.n), buf.gB[l].map((g) => g / ds.n)]);
+  return { loss, grads };
 }
 
 export class MlpProbe {
@@ -93,19 +155,24 @@ export class MlpProbe {
     readonly numClasses: number,
     private readonly layers: Layer[],
     readonly info: TrainInfo,
+    private readonly kernels: ProbeKernels,
   ) {}
+
+  /** Name of the kernels used ("native", "wasm" or "js"). */
+  get kernelName(): string {
+    return this.kernels.name;
+  }
 
   /**
    * Train on `ds` (only the rows listed in `rows`, default all). Labels must lie in [0, numClasses).
-   * `onEpoch` sees the epoch number and its training loss.
+   * `onEpoch` sees the epoch number and its training loss. `kernels` overrides the numerical kernels (tests).
    */
   static async train(
     ds: Dataset,
     numClasses: number,
     cfg: MlpConfig,
-    opts: { rows?: Int32Array; onEpoch?: (epoch: number, loss: number) => void } = {},
+    opts: { rows?: Int32Array; onEpoch?: (epoch: number, loss: number) => void; kernels?: ProbeKernels } = {},
   ): Promise<MlpProbe> {
-    await ensureProbeBackend();
     checkDataset(ds, numClasses, "train");
     const t0 = Date.now();
     const [h1, h2] = cfg.hidden;
@@ -121,10 +188,8 @@ export class MlpProbe {
     const nIterNoChange = cfg.nIterNoChange ?? 10;
     const lr = cfg.learningRate ?? 1e-3;
     const batch = Math.min(cfg.batchSize ?? 200, n);
-    const beta1 = 0.9;
-    const beta2 = 0.999;
-    const eps = 1e-8;
     const rng = new Rng(cfg.seed);
+    const kr = opts.kernels ?? (await probeKernels());
 
     // sklearn: weights then biases of each layer drawn from U(-b, b), b = sqrt(6 / (fan_in + fan_out)).
     const sizes = [d, h1, h2, K];
@@ -137,124 +202,36 @@ export class MlpProbe {
       for (let i = 0; i < w.length; i++) w[i] = (rng.next() * 2 - 1) * bound;
       const b = new Float32Array(fanOut);
       for (let i = 0; i < b.length; i++) b[i] = (rng.next() * 2 - 1) * bound;
-      const wT = new Float32Array(w.length);
-      transposeInto(w, fanIn, fanOut, wT);
-      layers.push({ fanIn, fanOut, w, wT, b, mw: new Float32Array(w.length), vw: new Float32Array(w.length), mb: new Float32Array(b.length), vb: new Float32Array(b.length) });
+      layers.push({ fanIn, fanOut, w, b, mw: new Float32Array(w.length), vw: new Float32Array(w.length), mb: new Float32Array(b.length), vb: new Float32Array(b.length) });
     }
-    const probe = new MlpProbe(d, [h1, h2], K, layers, { epochs: 0, converged: false, lossCurve: [], seconds: 0 });
+    const probe = new MlpProbe(d, [h1, h2], K, layers, { epochs: 0, converged: false, lossCurve: [], seconds: 0 }, kr);
+    const [L1, L2, L3] = layers;
+
+    const buf = stepBuffers(batch, d, h1, h2, K);
+    const { gW, gB } = buf;
 
     let t = 0;
     let bestLoss = Infinity;
     let noImprove = 0;
-    const order = Array.from(rows);
-    const xb = new Float32Array(batch * d);
-    const xbT = new Float32Array(batch * d);
-    const d3 = new Float32Array(batch * K);
-    const gb3 = new Float32Array(K);
-    const colSum = [new Float32Array(h1), new Float32Array(h2)];
-    const [L1, L2, L3] = layers;
+    // An Int32Array for the native gather; Rng.shuffle only indexes it (same draws as for a number[]).
+    const order = Int32Array.from(rows);
     for (let epoch = 0; epoch < maxIter; epoch++) {
-      rng.shuffle(order);
+      rng.shuffle(order as unknown as number[]);
       let accumulated = 0;
       for (let start = 0; start < n; start += batch) {
         const bs = Math.min(n, start + batch) - start;
-        for (let i = 0; i < bs; i++) xb.set(ds.x.subarray(order[start + i] * d, (order[start + i] + 1) * d), i * d);
-        transposeInto(xb.subarray(0, bs * d), bs, d, xbT);
         t++;
-        const up = tf.tidy(() => ({
-          x: tf.tensor2d(xb.subarray(0, bs * d), [bs, d]),
-          xT: tf.tensor2d(xbT.subarray(0, bs * d), [d, bs]),
-          W1: tf.tensor2d(L1.w, [d, h1]),
-          b1: tf.tensor1d(L1.b),
-          W2: tf.tensor2d(L2.w, [h1, h2]),
-          b2: tf.tensor1d(L2.b),
-          W3: tf.tensor2d(L3.w, [h2, K]),
-          b3: tf.tensor1d(L3.b),
-          W2T: tf.tensor2d(L2.wT, [h2, h1]),
-          W3T: tf.tensor2d(L3.wT, [K, h2]),
-        }));
-        const fwd = tf.tidy(() => {
-          const a1 = tf.fused.matMul({ a: up.x, b: up.W1, bias: up.b1, activation: "relu" });
-          const a2 = tf.fused.matMul({ a: a1, b: up.W2, bias: up.b2, activation: "relu" });
-          const z = tf.fused.matMul({ a: a2, b: up.W3, bias: up.b3 });
-          return { a1, a2, z };
-        });
-        // Softmax, cross-entropy and the output delta in JavaScript: [bs, K] is small, kernel launches cost more.
-        const z = readView(fwd.z);
-        let dataLoss = 0;
-        gb3.fill(0);
-        for (let i = 0; i < bs; i++) {
-          const o = i * K;
-          let mx = -Infinity;
-          for (let k = 0; k < K; k++) if (z[o + k] > mx) mx = z[o + k];
-          let sum = 0;
-          for (let k = 0; k < K; k++) {
-            const e = Math.exp(z[o + k] - mx);
-            d3[o + k] = e;
-            sum += e;
-          }
-          const yi = ds.y[order[start + i]];
-          for (let k = 0; k < K; k++) {
-            const pk = d3[o + k] / sum;
-            if (k === yi) {
-              // sklearn's log_loss clips probabilities to [eps, 1 - eps] of the dtype (float32 here).
-              dataLoss -= Math.log(Math.min(1 - 1.1920929e-7, Math.max(1.1920929e-7, pk)));
-              d3[o + k] = pk - 1;
-            } else d3[o + k] = pk;
-            gb3[k] += d3[o + k];
-          }
-        }
-        dataLoss /= bs;
-        const grads = tf.tidy(() => {
-          const dz = tf.tensor2d(d3.subarray(0, bs * K), [bs, K]);
-          // Transposes as explicit copies: matMul with a transposed operand is a scalar loop on wasm.
-          const gW3 = tf.matMul(tf.transpose(fwd.a2), dz);
-          const dl2 = tf.mul(tf.matMul(dz, up.W3T), tf.step(fwd.a2));
-          const gW2 = tf.matMul(tf.transpose(fwd.a1), dl2);
-          const dl1 = tf.mul(tf.matMul(dl2, up.W2T), tf.step(fwd.a1));
-          const gW1 = tf.matMul(up.xT, dl1);
-          // Bias gradients (column sums of dl1, dl2) are summed in JavaScript below: cheaper than a reduction kernel.
-          return [gW1, dl1, gW2, dl2, gW3];
-        });
-        // Adam on the master copies, with the L2 term and the 1/batch scaling folded in (sklearn's gradients).
-        const lrT = (lr * Math.sqrt(1 - Math.pow(beta2, t))) / (1 - Math.pow(beta1, t));
+        const dataLoss = forwardBackward(kr, layers, ds, order, start, bs, buf) / bs;
+        // Adam with sklearn's bias-corrected step size; biases carry no L2 term.
+        const lrT = (lr * Math.sqrt(1 - Math.pow(0.999, t))) / (1 - Math.pow(0.9, t));
         const inv = 1 / bs;
-        const alpha = cfg.alpha;
         let sq = 0;
         for (let l = 0; l < 3; l++) {
           const L = layers[l];
-          const gw = readView(grads[2 * l]);
-          let gb = gb3;
-          if (l < 2) {
-            const delta = readView(grads[2 * l + 1]);
-            gb = colSum[l];
-            gb.fill(0);
-            for (let i = 0, o = 0; i < bs; i++, o += L.fanOut) for (let j = 0; j < L.fanOut; j++) gb[j] += delta[o + j];
-          }
-          const { w, wT, mw, vw, b, mb, vb, fanIn, fanOut } = L;
-          for (let i = 0; i < w.length; i++) {
-            const wi = w[i];
-            sq += wi * wi;
-            const gi = (gw[i] + alpha * wi) * inv;
-            const mi = beta1 * mw[i] + (1 - beta1) * gi;
-            const vi = beta2 * vw[i] + (1 - beta2) * gi * gi;
-            mw[i] = mi;
-            vw[i] = vi;
-            const nw = wi - (lrT * mi) / (Math.sqrt(vi) + eps);
-            w[i] = nw;
-            wT[(i % fanOut) * fanIn + ((i / fanOut) | 0)] = nw;
-          }
-          for (let i = 0; i < b.length; i++) {
-            const gi = gb[i] * inv;
-            const mi = beta1 * mb[i] + (1 - beta1) * gi;
-            const vi = beta2 * vb[i] + (1 - beta2) * gi * gi;
-            mb[i] = mi;
-            vb[i] = vi;
-            b[i] -= (lrT * mi) / (Math.sqrt(vi) + eps);
-          }
+          sq += kr.adam(L.w, gW[l], L.mw, L.vw, cfg.alpha, inv, lrT);
+          kr.adam(L.b, gB[l], L.mb, L.vb, 0, inv, lrT);
         }
-        tf.dispose([grads, fwd, up]);
-        accumulated += (dataLoss + (0.5 * alpha * sq) / bs) * bs;
+        accumulated += (dataLoss + (0.5 * cfg.alpha * sq) / bs) * bs;
       }
       const loss = accumulated / n;
       probe.info.lossCurve.push(loss);
@@ -280,34 +257,48 @@ export class MlpProbe {
     return this.predictChunks((s, e) => x.subarray(s * this.dim, e * this.dim), n);
   }
 
-  /** Predictions in chunks of rows (bounded memory); `rowsOf(s, e)` gives rows s..e-1 as [e-s, dim]. */
+  /** Output scores (logits, [n, numClasses]) of each row of x. */
+  scores(x: Float32Array, n = x.length / this.dim): Float32Array {
+    if (x.length !== n * this.dim) throw argError("x", `holds ${x.length} values, expected n*dim with dim ${this.dim}`);
+    const out = new Float32Array(n * this.numClasses);
+    this.forwardChunks((s, e) => x.subarray(s * this.dim, e * this.dim), n, (s, e, z) => out.set(z.subarray(0, (e - s) * this.numClasses), s * this.numClasses));
+    return out;
+  }
+
+  /** The forward pass in chunks of rows (bounded memory); `rowsOf(s, e)` gives rows s..e-1 as [e-s, dim]. */
+  private forwardChunks(rowsOf: (start: number, end: number) => Float32Array, n: number, sink: (start: number, end: number, z: Float32Array) => void): void {
+    const [h1, h2] = this.hidden;
+    const K = this.numClasses;
+    const chunk = 512;
+    const a1 = new Float32Array(chunk * h1);
+    const a2 = new Float32Array(chunk * h2);
+    const z = new Float32Array(chunk * K);
+    const [L1, L2, L3] = this.layers;
+    const k = this.kernels;
+    for (let s = 0; s < n; s += chunk) {
+      const e = Math.min(n, s + chunk);
+      const rows = e - s;
+      k.gemm(false, false, rows, h1, this.dim, rowsOf(s, e), L1.w, a1);
+      k.biasAct(a1, rows, L1.b, true);
+      k.gemm(false, false, rows, h2, h1, a1, L2.w, a2);
+      k.biasAct(a2, rows, L2.b, true);
+      k.gemm(false, false, rows, K, h2, a2, L3.w, z);
+      k.biasAct(z, rows, L3.b, false);
+      sink(s, e, z);
+    }
+  }
+
   private predictChunks(rowsOf: (start: number, end: number) => Float32Array, n: number): Int32Array {
     const out = new Int32Array(n);
-    const chunk = Math.max(1, Math.floor((16 * 1024 * 1024) / (4 * Math.max(this.dim, this.hidden[0], this.hidden[1]))));
-    const [L1, L2, L3] = this.layers;
-    const w = tf.tidy(() => ({
-      W1: tf.tensor2d(L1.w, [this.dim, this.hidden[0]]),
-      b1: tf.tensor1d(L1.b),
-      W2: tf.tensor2d(L2.w, [this.hidden[0], this.hidden[1]]),
-      b2: tf.tensor1d(L2.b),
-      W3: tf.tensor2d(L3.w, [this.hidden[1], this.numClasses]),
-      b3: tf.tensor1d(L3.b),
-    }));
-    try {
-      for (let s = 0; s < n; s += chunk) {
-        const e = Math.min(n, s + chunk);
-        const pred = tf.tidy(() => {
-          const xs = tf.tensor2d(rowsOf(s, e), [e - s, this.dim]);
-          const a1 = tf.fused.matMul({ a: xs, b: w.W1, bias: w.b1, activation: "relu" });
-          const a2 = tf.fused.matMul({ a: a1, b: w.W2, bias: w.b2, activation: "relu" });
-          return tf.argMax(tf.fused.matMul({ a: a2, b: w.W3, bias: w.b3 }), 1);
-        });
-        out.set(pred.dataSync() as Int32Array, s);
-        pred.dispose();
+    const K = this.numClasses;
+    this.forwardChunks(rowsOf, n, (s, e, z) => {
+      for (let i = s; i < e; i++) {
+        const o = (i - s) * K;
+        let best = 0;
+        for (let c = 1; c < K; c++) if (z[o + c] > z[o + best]) best = c;
+        out[i] = best;
       }
-    } finally {
-      tf.dispose(w);
-    }
+    });
     return out;
   }
 

@@ -1,6 +1,11 @@
 /** Worker thread of ProbePool: keeps the shared data of open sessions and trains the jobs it is sent. */
 import { parentPort } from "node:worker_threads";
+import { loadNativeBlas } from "../model/native-blas";
 import { runJob, type PoolData, type TrainJob } from "./pool";
+
+// Workers exist only for probe pools, which run OpenBLAS single-threaded (see pool.ts); loading the addon here
+// may have applied FTGEO_BLAS_THREADS to the shared OpenBLAS, so say 1 again.
+loadNativeBlas()?.threads(1);
 
 type Message = { type: "data"; id: number; data: PoolData } | { type: "drop"; id: number } | { type: "job"; session: number; job: TrainJob };
 

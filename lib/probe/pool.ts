@@ -1,13 +1,16 @@
 /**
- * Trains independent probes (grid configurations, seeds) in parallel worker threads, each with its own tfjs
- * backend; the vectors are shared with the workers through SharedArrayBuffers, not copied. One training is
- * single-threaded (wasm matMuls run on one core in Node), so a 2-core machine runs two configurations at once.
- * Results depend only on each job's seed, so they are the same with any number of workers. workers = 1 trains
- * in the calling thread.
+ * Trains independent probes (grid configurations, seeds) in parallel worker threads; the vectors are shared with
+ * the workers through SharedArrayBuffers, not copied. One training is single-threaded, so a 2-core machine runs
+ * two configurations at once: while a pool is open, OpenBLAS (native kernels) runs one thread per call, because
+ * the probe's products are small (200 rows) and OpenBLAS's thread hand-off costs more than it saves there
+ * (measured 4x slower per product on this machine, worse under load) and would oversubscribe the cores the
+ * workers already use. Results depend only on each job's seed, so they are the same with any number of workers.
+ * workers = 1 trains in the calling thread.
  */
 import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import { loadNativeBlas } from "../model/native-blas";
 import { MlpProbe, type Dataset, type MlpConfig, type TrainInfo } from "./mlp";
 
 export type SetName = "train" | "dev" | "test";
@@ -140,6 +143,23 @@ class Workers {
 let workers: Workers | undefined;
 let nextSession = 1;
 
+/**
+ * OpenBLAS's thread count is one setting for the whole process: the first open pool sets it to 1, the last one
+ * to close restores it (for BERT's large products in the same process).
+ */
+let openPools = 0;
+let savedBlasThreads = 0;
+function singleThreadedBlas(enter: boolean): void {
+  const blas = loadNativeBlas();
+  if (!blas) return;
+  if (enter) {
+    if (openPools++ === 0) {
+      savedBlasThreads = blas.threads();
+      blas.threads(1);
+    }
+  } else if (--openPools === 0) blas.threads(savedBlasThreads);
+}
+
 /** Runs jobs on shared data: in worker threads when size > 1, in this thread otherwise. */
 export class ProbePool {
   private readonly data: PoolData;
@@ -148,8 +168,11 @@ export class ProbePool {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
+  private closed = false;
+
   constructor(data: PoolData, readonly size = defaultWorkers()) {
     this.session = nextSession++;
+    singleThreadedBlas(true);
     if (size <= 1) {
       this.data = data;
       return;
@@ -161,11 +184,12 @@ export class ProbePool {
   }
 
   async run(job: TrainJob): Promise<JobResult> {
-    if (this.size <= 1) return runJob(this.data, job);
+    // In this thread too, one job at a time: a training never yields, so jobs started together would all finish
+    // before the first result were seen (no progress, no resumable results file until the end).
     while (this.running >= this.size) await new Promise<void>((r) => this.waiting.push(r));
     this.running++;
     try {
-      return await workers!.run(this.session, job);
+      return this.size <= 1 ? await runJob(this.data, job) : await workers!.run(this.session, job);
     } finally {
       this.running--;
       this.waiting.shift()?.();
@@ -173,6 +197,9 @@ export class ProbePool {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    singleThreadedBlas(false);
     if (this.size > 1) workers?.close(this.session);
   }
 }

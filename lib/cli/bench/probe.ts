@@ -3,6 +3,11 @@
  * task/layer, and scikit-learn's MLPClassifier doing the same in the same run (bench/probe_sklearn.py under
  * Debian's /usr/bin/python3, on the very same .npy files), printed as a time ratio and an accuracy difference.
  * Target: not slower (ratio >= 1) and accuracy within one standard deviation.
+ *
+ * Fairness: both sides get the same number of cores (--cores, default the pool's workers = the machine's cores).
+ * Ours trains that many configurations at once (worker threads, OpenBLAS single-threaded per call); sklearn
+ * trains one configuration at a time and uses the cores inside its products (OPENBLAS_NUM_THREADS and
+ * OMP_NUM_THREADS set to --cores), which is how it runs by default. Both sides print what they used.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,6 +15,8 @@ import * as path from "node:path";
 import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { getLayer } from "../../reps/store";
 import { gridSpec, runProbe } from "../../probe/grid";
+import { probeKernels } from "../../probe/kernels";
+import { defaultWorkers } from "../../probe/pool";
 import { loadTask } from "../../tasks/load";
 import { numArg, parseCli, strArg } from "../../util/args";
 import { argError } from "../../util/errors";
@@ -18,12 +25,15 @@ import { repoRoot } from "../../util/paths";
 export const summary = "probe grid + seeds on one task/layer: time and accuracy vs scikit-learn's MLPClassifier";
 
 export const usage = `usage: ftgeo bench probe [--model random:tiny] [--task ps-fxn] [--layer L] [--grid full|small|CUSTOM]
-                        [--seeds 5] [--max-iter 1000] [--limit N] [--python /usr/bin/python3] [--no-sklearn]
+                        [--seeds 5] [--max-iter 1000] [--limit N] [--cores N] [--python /usr/bin/python3]
+                        [--no-sklearn]
 
 Runs the classifier-probe protocol (selection on dev, best configuration retrained with --seeds seeds) on the
 stored vectors of one layer (default: the last layer of a random tiny BERT on PS-fxn), then the same with
 scikit-learn on the same files, and prints both times, the ratio sklearn/ours (>= 1: not slower) and the test
-accuracy difference against one standard deviation. --grid small (12 configurations) is a quick look.`;
+accuracy difference against one standard deviation. --grid small (12 configurations) is a quick look.
+--cores N: cores for each side (default: the machine's, or FTGEO_PROBE_WORKERS): ours runs N trainings at once,
+sklearn runs its products on N OpenBLAS/OpenMP threads.`;
 
 interface SkResult {
   sklearn: string;
@@ -33,6 +43,7 @@ interface SkResult {
   std: number;
   grid: { epochs: number }[];
   seeds: { testAccuracy: number }[];
+  threads?: unknown;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +55,7 @@ export async function run(argv: string[]): Promise<number> {
     seeds: { type: "string" },
     "max-iter": { type: "string" },
     limit: { type: "string" },
+    cores: { type: "string" },
     python: { type: "string" },
     "no-sklearn": { type: "boolean" },
   });
@@ -54,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const seeds = numArg(values, "seeds", 5, { int: true, min: 1 });
   const maxIter = numArg(values, "max-iter", 1000, { int: true, min: 1 });
   const limit = values.limit === undefined ? undefined : numArg(values, "limit", undefined, { int: true, min: 1 });
+  const cores = numArg(values, "cores", defaultWorkers(), { int: true, min: 1 });
   const handle = await loadEncoder(strArg(values, "model", "random:tiny"));
   const encoder = bertRepsEncoder(handle);
   const layer = numArg(values, "layer", encoder.numLayers - 1, { int: true, min: 0 });
@@ -66,11 +79,11 @@ export async function run(argv: string[]): Promise<number> {
     splits.push({ ds: { x: d.data, y: d.labels, n: d.n, dim: d.dim }, files: [path.join(d.entry.dir, rec.file), path.join(d.entry.dir, d.entry.manifest.labels.file)] });
   }
   const [train, dev, test] = splits;
-  const info = { model: handle.source, task: task.name, layer, n: { train: train.ds.n, dev: dev.ds.n, test: test.ds.n }, dim: train.ds.dim, grid: gridName, configurations: grid.hidden.length * grid.alphas.length, seeds, maxIter };
+  const info = { model: handle.source, task: task.name, layer, n: { train: train.ds.n, dev: dev.ds.n, test: test.ds.n }, dim: train.ds.dim, grid: gridName, configurations: grid.hidden.length * grid.alphas.length, seeds, maxIter, cores, kernels: (await probeKernels()).name };
   console.log(`bench probe: ${JSON.stringify(info)}`);
 
   const t0 = performance.now();
-  const ours = await runProbe({ train: train.ds, dev: dev.ds, test: test.ds, numClasses: task.labels.length, grid, seeds, maxIter });
+  const ours = await runProbe({ train: train.ds, dev: dev.ds, test: test.ds, numClasses: task.labels.length, grid, seeds, maxIter, workers: cores });
   const oursSeconds = (performance.now() - t0) / 1000;
   const epochs = ours.grid.reduce((a, g) => a + g.epochs, 0);
   console.log(`ftgeo   : ${oursSeconds.toFixed(1)} s  test ${ours.mean.toFixed(4)} +- ${ours.std.toFixed(4)}  best ${ours.best!.hidden.join("x")} alpha ${ours.best!.alpha}  grid epochs ${epochs}`);
@@ -82,7 +95,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!fs.existsSync(python)) sk = { error: `${python} not found` };
     else {
       const args = [script, "--train", ...train.files, "--dev", ...dev.files, "--test", ...test.files, "--hidden", grid.hidden.map((h) => h.join("x")).join(","), "--alphas", grid.alphas.join(","), "--seeds", String(seeds), "--max-iter", String(maxIter)];
-      const r = spawnSync(python, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+      const env = { ...process.env, OPENBLAS_NUM_THREADS: String(cores), OMP_NUM_THREADS: String(cores) };
+      const r = spawnSync(python, args, { encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
       if (r.status !== 0) sk = { error: `probe_sklearn.py exited with ${r.status}: ${(r.stdout || "").slice(-300)}` };
       else sk = JSON.parse(r.stdout.trim().split("\n").pop()!) as SkResult;
     }
@@ -96,10 +110,10 @@ export async function run(argv: string[]): Promise<number> {
     const ratio = sk.seconds / oursSeconds;
     const diff = ours.mean - sk.mean;
     const oneStd = Math.max(ours.std, sk.std);
-    console.log(`sklearn : ${sk.seconds.toFixed(1)} s  test ${sk.mean.toFixed(4)} +- ${sk.std.toFixed(4)}  best ${sk.best.hidden.join("x")} alpha ${sk.best.alpha}  grid epochs ${skEpochs}  (scikit-learn ${sk.sklearn})`);
+    console.log(`sklearn : ${sk.seconds.toFixed(1)} s  test ${sk.mean.toFixed(4)} +- ${sk.std.toFixed(4)}  best ${sk.best.hidden.join("x")} alpha ${sk.best.alpha}  grid epochs ${skEpochs}  (scikit-learn ${sk.sklearn}; threads ${JSON.stringify(sk.threads ?? "unknown")})`);
     console.log(`ratio sklearn/ftgeo time ${ratio.toFixed(2)} (target >= 1.0); per epoch ${((sk.seconds / (skEpochs + 1)) / (oursSeconds / (epochs + 1))).toFixed(2)}`);
     console.log(`accuracy difference ${(diff * 100).toFixed(2)} points; one std ${(oneStd * 100).toFixed(2)} points: ${Math.abs(diff) <= oneStd ? "within" : "OUTSIDE"}`);
-    out.sklearn = { seconds: sk.seconds, mean: sk.mean, std: sk.std, best: sk.best, gridEpochs: skEpochs, version: sk.sklearn };
+    out.sklearn = { seconds: sk.seconds, mean: sk.mean, std: sk.std, best: sk.best, gridEpochs: skEpochs, version: sk.sklearn, threads: sk.threads };
     out.timeRatio = ratio;
     out.accuracyDifference = diff;
     out.withinOneStd = Math.abs(diff) <= oneStd;

@@ -73,6 +73,65 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * sgemmArrays(transA, transB, m, n, k, A, lda, B, ldb, beta, C, ldc): C = op(A) op(B) + beta C on plain
+ * Float32Arrays (any ArrayBuffer, including SharedArrayBuffers; their byte offsets are honoured), row-major with
+ * leading dimensions in elements. For callers that keep their own buffers (the classifier probe) and would
+ * otherwise pay a tensor upload per product.
+ */
+static const float *floatArray(napi_env env, napi_value v, size_t *len, const char *what) {
+  bool isTa = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa ||
+      napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  return (const float *)data;
+}
+
+static napi_value sgemmArrays(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != 12) {
+    napi_throw_error(env, NULL, "ftgeo_blas.sgemmArrays: expected 12 arguments (transA, transB, m, n, k, A, lda, B, ldb, beta, C, ldc)");
+    return NULL;
+  }
+  const int numIdx[8] = {0, 1, 2, 3, 4, 6, 8, 11};
+  double v[12];
+  for (int i = 0; i < 8; i++) {
+    if (napi_get_value_double(env, argv[numIdx[i]], &v[numIdx[i]]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "ftgeo_blas.sgemmArrays: flags, sizes and leading dimensions must be numbers");
+      return NULL;
+    }
+  }
+  if (napi_get_value_double(env, argv[9], &v[9]) != napi_ok) {
+    napi_throw_type_error(env, NULL, "ftgeo_blas.sgemmArrays: beta must be a number");
+    return NULL;
+  }
+  size_t la = 0, lb = 0, lc = 0;
+  const float *A = floatArray(env, argv[5], &la, "ftgeo_blas.sgemmArrays: A must be a Float32Array");
+  if (!A) return NULL;
+  const float *B = floatArray(env, argv[7], &lb, "ftgeo_blas.sgemmArrays: B must be a Float32Array");
+  if (!B) return NULL;
+  float *C = (float *)floatArray(env, argv[10], &lc, "ftgeo_blas.sgemmArrays: C must be a Float32Array");
+  if (!C) return NULL;
+  const int transA = v[0] != 0, transB = v[1] != 0;
+  const int64_t m = (int64_t)v[2], n = (int64_t)v[3], k = (int64_t)v[4], lda = (int64_t)v[6], ldb = (int64_t)v[8], ldc = (int64_t)v[11];
+  /* Stored shapes: A is [m, k] ([k, m] when transposed), B is [k, n] ([n, k]), C is [m, n]. */
+  const int64_t aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+  if (m < 1 || n < 1 || k < 1 || lda < aCols || ldb < bCols || ldc < n || (aRows - 1) * lda + aCols > (int64_t)la ||
+      (bRows - 1) * ldb + bCols > (int64_t)lb || (m - 1) * ldc + n > (int64_t)lc) {
+    napi_throw_range_error(env, NULL, "ftgeo_blas.sgemmArrays: sizes or leading dimensions do not fit the arrays");
+    return NULL;
+  }
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+              1.0f, A, (int)lda, B, (int)ldb, (float)v[9], C, (int)ldc);
+  return NULL;
+}
+
 /* Reads a heap ArrayBuffer and `count` numbers after it; returns the heap base or NULL (with an exception). */
 static char *heapArgs(napi_env env, napi_callback_info info, size_t count, double *v, size_t *heapLen) {
   size_t argc = 8;
@@ -162,6 +221,168 @@ static napi_value geluGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * The classifier probe's elementwise kernels (lib/probe/kernels.ts has the JavaScript twins and the meaning of
+ * each): with 200-row minibatches they cost as much as the products when written as JavaScript loops.
+ * Arguments are plain typed arrays; sizes are checked against their lengths.
+ */
+static int32_t *intArray(napi_env env, napi_value v, size_t *len, const char *what) {
+  bool isTa = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa ||
+      napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  return (int32_t *)data;
+}
+
+/* Reads argc values: 'f' Float32Array, 'i' Int32Array, 'n' number (into nums, in order). */
+static int probeArgs(napi_env env, napi_callback_info info, const char *sig, float **fa, size_t *flen, int32_t **ia, size_t *ilen, double *nums) {
+  napi_value argv[12];
+  size_t argc = 12;
+  const size_t want = strlen(sig);
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc != want) {
+    napi_throw_error(env, NULL, "ftgeo_blas probe kernel: wrong number of arguments");
+    return 0;
+  }
+  int nf = 0, ni = 0, nn = 0;
+  for (size_t i = 0; i < want; i++) {
+    if (sig[i] == 'f') {
+      fa[nf] = (float *)floatArray(env, argv[i], &flen[nf], "ftgeo_blas probe kernel: expected a Float32Array");
+      if (!fa[nf++]) return 0;
+    } else if (sig[i] == 'i') {
+      ia[ni] = intArray(env, argv[i], &ilen[ni], "ftgeo_blas probe kernel: expected an Int32Array");
+      if (!ia[ni++]) return 0;
+    } else if (napi_get_value_double(env, argv[i], &nums[nn++]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "ftgeo_blas probe kernel: expected a number");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static int fits(napi_env env, int ok) {
+  if (!ok) napi_throw_range_error(env, NULL, "ftgeo_blas probe kernel: sizes do not fit the arrays");
+  return ok;
+}
+
+/* probeGather(x, dim, order, start, count, out): out[i, :] = x[order[start + i], :]. */
+static napi_value probeGather(napi_env env, napi_callback_info info) {
+  float *f[2]; size_t fl[2]; int32_t *ia[1]; size_t il[1]; double v[3];
+  if (!probeArgs(env, info, "fninnf", f, fl, ia, il, v)) return NULL;
+  const int64_t dim = (int64_t)v[0], start = (int64_t)v[1], count = (int64_t)v[2];
+  if (!fits(env, dim >= 1 && start >= 0 && count >= 0 && start + count <= (int64_t)il[0] && count * dim <= (int64_t)fl[1])) return NULL;
+  const int64_t rowsX = (int64_t)fl[0] / dim;
+  for (int64_t i = 0; i < count; i++) {
+    const int64_t r = ia[0][start + i];
+    if (!fits(env, r >= 0 && r < rowsX)) return NULL;
+    memcpy(f[1] + i * dim, f[0] + r * dim, (size_t)dim * 4);
+  }
+  return NULL;
+}
+
+/* probeBiasAct(out, rows, bias, relu): out[i, j] = act(out[i, j] + bias[j]), act = ReLU or identity. */
+static napi_value probeBiasAct(napi_env env, napi_callback_info info) {
+  float *f[2]; size_t fl[2]; double v[2];
+  if (!probeArgs(env, info, "fnfn", f, fl, NULL, NULL, v)) return NULL;
+  const int64_t rows = (int64_t)v[0], cols = (int64_t)fl[1];
+  if (!fits(env, rows >= 0 && rows * cols <= (int64_t)fl[0])) return NULL;
+  float *out = f[0];
+  const float *b = f[1];
+  for (int64_t i = 0; i < rows; i++, out += cols) {
+    if (v[1] != 0) for (int64_t j = 0; j < cols; j++) out[j] = fmaxf(out[j] + b[j], 0.0f);
+    else for (int64_t j = 0; j < cols; j++) out[j] += b[j];
+  }
+  return NULL;
+}
+
+/* probeReluBackward(delta, act, rows, colSum): delta *= [act > 0]; colSum[j] = sum_i delta[i, j]. */
+static napi_value probeReluBackward(napi_env env, napi_callback_info info) {
+  float *f[3]; size_t fl[3]; double v[1];
+  if (!probeArgs(env, info, "ffnf", f, fl, NULL, NULL, v)) return NULL;
+  const int64_t rows = (int64_t)v[0], cols = (int64_t)fl[2];
+  if (!fits(env, rows >= 0 && rows * cols <= (int64_t)fl[0] && rows * cols <= (int64_t)fl[1])) return NULL;
+  float *delta = f[0], *sum = f[2];
+  const float *act = f[1];
+  memset(sum, 0, (size_t)cols * 4);
+  for (int64_t i = 0; i < rows; i++, delta += cols, act += cols) {
+    for (int64_t j = 0; j < cols; j++) {
+      const float d = act[j] > 0.0f ? delta[j] : 0.0f;
+      delta[j] = d;
+      sum[j] += d;
+    }
+  }
+  return NULL;
+}
+
+/*
+ * probeSoftmaxXent(z, rows, y, order, start, colSum) -> summed cross-entropy of the rows. z [rows, K] holds the
+ * logits and becomes softmax(z) - onehot(y[order[start + i]]); colSum[k] = sum_i of that. Probabilities are clipped
+ * to [eps, 1 - eps] of float32 in the loss, as sklearn's log_loss does.
+ */
+static napi_value probeSoftmaxXent(napi_env env, napi_callback_info info) {
+  float *f[2]; size_t fl[2]; int32_t *ia[2]; size_t il[2]; double v[2];
+  if (!probeArgs(env, info, "fniinf", f, fl, ia, il, v)) return NULL;
+  const int64_t rows = (int64_t)v[0], start = (int64_t)v[1], K = (int64_t)fl[1];
+  if (!fits(env, rows >= 0 && start >= 0 && rows * K <= (int64_t)fl[0] && start + rows <= (int64_t)il[1])) return NULL;
+  float *z = f[0], *sum = f[1];
+  memset(sum, 0, (size_t)K * 4);
+  double loss = 0;
+  const float epsF = 1.1920929e-7f;
+  for (int64_t i = 0; i < rows; i++, z += K) {
+    const int64_t r = ia[1][start + i];
+    if (!fits(env, r >= 0 && r < (int64_t)il[0])) return NULL;
+    const int32_t yi = ia[0][r];
+    if (!fits(env, yi >= 0 && yi < K)) return NULL;
+    float mx = z[0];
+    for (int64_t k = 1; k < K; k++) mx = fmaxf(mx, z[k]);
+    float s = 0.0f;
+    for (int64_t k = 0; k < K; k++) {
+      z[k] = fast_exp(z[k] - mx);
+      s += z[k];
+    }
+    const float inv = 1.0f / s;
+    for (int64_t k = 0; k < K; k++) z[k] *= inv;
+    loss -= log(fminf(1.0f - epsF, fmaxf(epsF, z[yi])));
+    z[yi] -= 1.0f;
+    for (int64_t k = 0; k < K; k++) sum[k] += z[k];
+  }
+  napi_value out;
+  napi_create_double(env, loss, &out);
+  return out;
+}
+
+/*
+ * probeAdam(w, g, m, v, alpha, inv, lrT) -> sum(w^2) before the update. Adam (betas 0.9 / 0.999, eps 1e-8) with
+ * sklearn's gradient (g + alpha w) * inv and the bias-corrected step size lrT.
+ */
+static napi_value probeAdam(napi_env env, napi_callback_info info) {
+  float *f[4]; size_t fl[4]; double v[3];
+  if (!probeArgs(env, info, "ffffnnn", f, fl, NULL, NULL, v)) return NULL;
+  const int64_t n = (int64_t)fl[0];
+  if (!fits(env, (int64_t)fl[1] >= n && (int64_t)fl[2] >= n && (int64_t)fl[3] >= n)) return NULL;
+  float *w = f[0], *m = f[2], *vv = f[3];
+  const float *g = f[1];
+  const float alpha = (float)v[0], inv = (float)v[1], lrT = (float)v[2];
+  double sq = 0.0; /* the loss's L2 term decides when training stops: summed in double */
+  for (int64_t i = 0; i < n; i++) {
+    const float wi = w[i];
+    sq += (double)wi * wi;
+    const float gi = (g[i] + alpha * wi) * inv;
+    const float mi = 0.9f * m[i] + 0.1f * gi;
+    const float vi = 0.999f * vv[i] + 0.001f * gi * gi;
+    m[i] = mi;
+    vv[i] = vi;
+    w[i] = wi - lrT * mi / (sqrtf(vi) + 1e-8f);
+  }
+  napi_value out;
+  napi_create_double(env, sq, &out);
+  return out;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -179,10 +400,22 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &f);
   napi_set_named_property(env, exports, "sgemm", f);
+  napi_create_function(env, "sgemmArrays", NAPI_AUTO_LENGTH, sgemmArrays, NULL, &f);
+  napi_set_named_property(env, exports, "sgemmArrays", f);
   napi_create_function(env, "gelu", NAPI_AUTO_LENGTH, gelu, NULL, &f);
   napi_set_named_property(env, exports, "gelu", f);
   napi_create_function(env, "geluGrad", NAPI_AUTO_LENGTH, geluGrad, NULL, &f);
   napi_set_named_property(env, exports, "geluGrad", f);
+  napi_create_function(env, "probeGather", NAPI_AUTO_LENGTH, probeGather, NULL, &f);
+  napi_set_named_property(env, exports, "probeGather", f);
+  napi_create_function(env, "probeBiasAct", NAPI_AUTO_LENGTH, probeBiasAct, NULL, &f);
+  napi_set_named_property(env, exports, "probeBiasAct", f);
+  napi_create_function(env, "probeReluBackward", NAPI_AUTO_LENGTH, probeReluBackward, NULL, &f);
+  napi_set_named_property(env, exports, "probeReluBackward", f);
+  napi_create_function(env, "probeSoftmaxXent", NAPI_AUTO_LENGTH, probeSoftmaxXent, NULL, &f);
+  napi_set_named_property(env, exports, "probeSoftmaxXent", f);
+  napi_create_function(env, "probeAdam", NAPI_AUTO_LENGTH, probeAdam, NULL, &f);
+  napi_set_named_property(env, exports, "probeAdam", f);
   napi_create_function(env, "threads", NAPI_AUTO_LENGTH, threads, NULL, &f);
   napi_set_named_property(env, exports, "threads", f);
   return exports;
