@@ -46,6 +46,7 @@ export * from "./probe/grid";
 export * from "./probe/curves";
 export * from "./probe/layer";
 export * from "./probe/pool";
+export * from "./probe/kernels";
 
 export * from "./geometry";
 export * from "./analysis";
