@@ -6,12 +6,21 @@ import { argError } from "../util/errors";
 import * as fs from "node:fs";
 import { finetune } from "../train/finetune";
 import { loadUserTask } from "../tasks/user";
+import { defaultModelFolder } from "../reps/encoder";
+import { modelsDir } from "../util/paths";
 
 export const summary = "fine-tune a BERT on a task (paper recipe; snapshots; resumes after interruption)";
 
-export const usage = `usage: ftgeo finetune --model <folder|hf-id|random:tiny> --task <name> --out <folder> [options]
+function embeddedModelOrFail(): string {
+  const dir = defaultModelFolder();
+  if (!dir) throw argError("--model", `is required: no embedded model under ${modelsDir()} (give a folder, a hub id, or random:tiny)`);
+  return dir;
+}
 
-  --model M            model folder, Hugging Face id, or random:<tiny|mini|small|medium|base>
+export const usage = `usage: ftgeo finetune --task <name> --out <folder> [--model <folder|hf-id|random:tiny>] [options]
+
+  --model M            model folder, Hugging Face id, or random:<tiny|mini|small|medium|base>;
+                       default: the embedded model under models/
   --task T             pos, dep, ps-role, ps-fxn, trec50, or a user task file (CSV/TSV/JSONL with a split column)
   --out DIR            run folder: snapshots/step-N (Hugging Face layout + head), manifest.json
   --epochs E           default 10 (3 for BERT-base-sized models)
@@ -63,7 +72,7 @@ export async function run(argv: string[]): Promise<number> {
   const lr = opt("lr");
   if (lr !== undefined && !(lr > 0)) throw argError("--lr", `expected a positive number, got ${lr}`);
   const result = await finetune({
-    model: strArg(values, "model"),
+    model: values.model !== undefined ? strArg(values, "model") : embeddedModelOrFail(),
     // A path is a user-defined task file (CSV/TSV/JSONL, see ftgeo tasks); anything else names a built-in task.
     task: fs.existsSync(strArg(values, "task")) ? loadUserTask(strArg(values, "task")) : strArg(values, "task"),
     out: strArg(values, "out"),

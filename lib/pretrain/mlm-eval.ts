@@ -4,6 +4,7 @@
  * The text is tokenized, packed into sequences separated by [SEP], masked as in pretraining with a fixed seed, and
  * scored without dropout.
  */
+import { initBackend } from "../model/backend";
 import { loadBertModel } from "../model/checkpoint";
 import { BertTokenizer } from "../tokenize/wordpiece";
 import { FtgeoError } from "../util/errors";
@@ -26,6 +27,7 @@ export async function maskedTokenAccuracy(
   opts: { seqLen?: number; seed?: number; maxSequences?: number } = {},
 ): Promise<MlmEvalResult> {
   const seqLen = opts.seqLen ?? 64;
+  await initBackend();
   const loaded = await loadBertModel(modelDir);
   try {
     const tok = loaded.vocabPath ? BertTokenizer.fromVocabFile(loaded.vocabPath) : BertTokenizer.bertBaseUncased();

@@ -379,6 +379,15 @@ export async function exportPretrained(runDir: string, outDir: string, opts: { d
   return outDir;
 }
 
+/** One line per earlier phase (a chain through initFrom), oldest first. */
+function describePhase(init: InitSource): string {
+  const c = (init.runConfig ?? {}) as Record<string, unknown> & { initFrom?: InitSource | null; stoppedAtStep?: number };
+  const before = c.initFrom ? describePhase(c.initFrom) + "; then " : "";
+  const steps = c.stoppedAtStep !== undefined ? `${c.stoppedAtStep} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
+  const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
+  return `${before}${steps} with peak lr ${c.lr}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
+}
+
 function modelCard(x: {
   name: string;
   config: BertConfig;
@@ -406,13 +415,13 @@ runs offline; for real results pass a Hugging Face id or folder (e.g. \`--model 
 | objective | masked language modelling only (15% of tokens: 80% [MASK], 10% random, 10% unchanged; no next-sentence prediction), output layer tied to the word embeddings |
 | corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every ${r.heldOutEvery}th document of each file held out |
 | tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.init ? `${x.init.tokensSeen.toLocaleString("en-US")} in earlier phases, then ` : ""}${x.step} updates of ${r.batch} x ${r.seqLen}) |
-| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed}${x.init ? ` (this phase; it started from the weights of ${path.basename(x.init.dir)}, whose run is described in its own manifest)` : ""} |
+| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed}${x.init ? ` (last phase)` : ""} |${x.init ? `\n| earlier phases | ${describePhase(x.init)} |` : ""}
 | held-out masked-token accuracy | ${x.heldOutAccuracy === null ? "n/a" : (100 * x.heldOutAccuracy).toFixed(2) + "%"} (loss ${x.heldOutLoss === undefined ? "n/a" : Number(x.heldOutLoss).toFixed(4)}) |
 | weights | model.safetensors (${x.dtype}), Hugging Face BertForMaskedLM names (encoder without prefix, MLM head under cls.predictions.*) |
 
-Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
+Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape}${x.init ? "-last" : ""} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
 (resumable; add \`--max-minutes N\` to work in sessions)${x.init ? ", after the earlier phase named by --init-from (its settings are in pretraining.json under initFrom)" : ""}, then
-\`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-${r.shape}\`.
+\`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-${r.shape}${x.init ? "-last" : ""}\`.
 `;
 }
 
