@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-test("end to end: ftgeo probe direct on a random tiny BERT, 150 PS-fxn examples, --out writes clusters and distances", async () => {
+test("end to end: ftgeo probe direct on the embedded model (no --model), 150 PS-fxn examples, --out writes clusters and distances", async () => {
   process.env.FTGEO_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-direct-e2e-"));
   const out = path.join(process.env.FTGEO_CACHE, "direct-out");
   // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -14,7 +14,7 @@ test("end to end: ftgeo probe direct on a random tiny BERT, 150 PS-fxn examples,
   console.log = (s: string) => lines.push(s);
   let code: number;
   try {
-    code = await cli.run(["--task", "ps-fxn", "--model", "random:tiny", "--limit", "150", "--out", out]);
+    code = await cli.run(["--task", "ps-fxn", "--limit", "150", "--out", out]);
   } finally {
     console.log = log;
   }

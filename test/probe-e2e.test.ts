@@ -11,10 +11,11 @@ import { probeLayer } from "../lib/probe/layer";
 import { loadTask } from "../lib/tasks/load";
 import { silentSink } from "../lib/util/progress";
 
-test("end to end: a random tiny BERT on a few hundred PS-fxn examples -> stored layers -> classifier probe", async () => {
+test("end to end: the embedded model (the default) on a few hundred PS-fxn examples -> stored layers -> classifier probe", async () => {
   process.env.FTGEO_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), "ftgeo-e2e-"));
   const task = loadTask("ps-fxn");
-  const handle = await loadEncoder("random:tiny");
+  const handle = await loadEncoder(undefined);
+  assert.match(handle.source, /ftgeo-bert-tiny/);
   const encoder = bertRepsEncoder(handle);
   assert.equal(encoder.numLayers, 3);
   const entry = await ensureReps({ encoder, task, split: "train", limit: 200, progress: silentSink() });
