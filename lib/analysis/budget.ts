@@ -4,6 +4,8 @@
  * every section finishes in minutes on a 2-core machine. A budget is plain data: a notebook can copy one, edit a
  * field (a task, a size) and pass it to any section.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { defaultModelFolder } from "../reps/encoder";
 import type { Budget } from "../notebook/budget";
 import { parseBudget } from "../notebook/budget";
@@ -77,12 +79,25 @@ export const PAPER_MODELS: Record<string, string> = {
 
 export const PAPER_TASKS = ["pos", "dep", "ps-role", "ps-fxn", "trec50"];
 
+/**
+ * What the embedded model's pretraining.json says about it, so that every result built on it carries the caveat that
+ * it is a small model pretrained here, not one of the paper's checkpoints.
+ */
+function pretrainingSummary(dir: string): string {
+  const file = path.join(dir, "pretraining.json");
+  if (!fs.existsSync(file)) return "";
+  const p = JSON.parse(fs.readFileSync(file, "utf8")) as { tokensSeen?: number; heldOut?: { accuracy?: number | null } };
+  const tokens = p.tokensSeen ? `${(p.tokensSeen / 1e6).toFixed(1)}M tokens` : "an unknown number of tokens";
+  const acc = typeof p.heldOut?.accuracy === "number" ? `, held-out masked-token accuracy ${(100 * p.heldOut.accuracy).toFixed(1)}%` : "";
+  return `: a miniature pretrained by this project on ${tokens}${acc}, not Google's BERT-tiny, so its numbers check the pipeline rather than the paper`;
+}
+
 /** The embedded model folder, or random:tiny while none exists (the results say which). */
 export function quickModel(): { spec: string; name: string; note: string } {
   const dir = defaultModelFolder();
   if (dir) {
     const name = dir.split(/[\\/]/).pop() ?? dir;
-    return { spec: dir, name, note: `the embedded model ${name} (models/)` };
+    return { spec: dir, name, note: `the embedded model ${name} (models/)${pretrainingSummary(dir)}` };
   }
   return { spec: "random:tiny", name: "random BERT-tiny", note: "random:tiny (a randomly initialised BERT-tiny): no embedded model under models/ yet" };
 }
