@@ -9,6 +9,7 @@
  * the global closest pair, so the merge order is the reference's.
  */
 import { Matrix } from "./matrix";
+import { loadNativeDist } from "./native-dist";
 
 export interface AggCluster {
   id: number;
@@ -92,6 +93,11 @@ export interface AgglomerateOptions {
   nextId?: number;
   /** Called after every accepted merge. */
   onMerge?: (rec: MergeRecord, active: number) => void;
+  /**
+   * Use the native distance kernel when it is built (default true). Its distances are bit-identical to the JS
+   * loop's, so the merges are the same either way; false forces the JS loop (for tests).
+   */
+  native?: boolean;
 }
 
 /**
@@ -192,6 +198,17 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     return s0 + s1;
   };
 
+  // Native kernel: all distances from one slot to a range of a label list at once (exact, full sums). It needs
+  // an even dimension (the JS loop's odd tail squares with **, which the C kernel does not replicate).
+  const native = opts.native !== false && dim % 2 === 0 ? loadNativeDist() : null;
+  const distBuf = native ? new Float64Array(Math.max(1, ...listLen)) : new Float64Array(0);
+  /** Fills distBuf[t - start] for list[start..end) from slot q natively; false without the kernel. */
+  const fill = (q: number, list: Int32Array, start: number, end: number): boolean => {
+    if (!native || end <= start) return false;
+    native.sqdists(cen, dim, q, list, start, end, distBuf);
+    return true;
+  };
+
   const heap = new KeyHeap();
   const setKey = (slot: number, partner: number, key: number): void => {
     nnId[slot] = partner;
@@ -282,12 +299,13 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     const list = lists[li];
     const len = listLen[li];
     topStart(slot);
+    const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const other = list[t];
       if (other === slot) continue;
       const oid = idAt[other];
       if (rej && rej.has(oid)) continue;
-      topOffer(slot, oid, d2(slot, other, topLimit[slot]));
+      topOffer(slot, oid, nat ? distBuf[t] : d2(slot, other, topLimit[slot]));
     }
     topFinish(slot);
   };
@@ -326,9 +344,10 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     for (let i = 0; i < len; i++) {
       const s = list[i];
       const sid = idAt[s];
+      const nat = fill(s, list, i + 1, len);
       for (let j = i + 1; j < len; j++) {
         const t = list[j];
-        const d = d2(s, t, Math.max(topLimit[s], topLimit[t]));
+        const d = nat ? distBuf[j - i - 1] : d2(s, t, Math.max(topLimit[s], topLimit[t]));
         topOffer(s, idAt[t], d);
         topOffer(t, sid, d);
       }
@@ -393,13 +412,14 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     const list = lists[li];
     const len = listLen[li];
     topStart(slot);
+    const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const x = list[t];
       const nx = nnId[x];
       if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
       // dx matters only if it can be among the merged cluster's K nearest (<= topLimit), lower x's key
       // (< mind[x]) or enter x's candidates (< radius[x]).
-      const dx = d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x]));
+      const dx = nat ? distBuf[t] : d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x]));
       if (dx < radius[x]) addCandidate(x, merged.id, dx);
       topOffer(slot, idAt[x], dx);
       if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
