@@ -65,3 +65,42 @@ test("agglomerate: same merge sequence as textbook centroid linkage (with and wi
     if (allow) assert.ok(vetoes >= 5, `the veto must bite for the test to mean something (${vetoes} vetoes)`);
   }
 });
+
+test("agglomerate: candidate lists and the native kernel give the textbook merges on clustered data with ties", () => {
+  // Points on a coarse grid (many exactly equal distances) in well separated blobs, so that nearest partners merge
+  // away often and the K-candidate lists run out and are rebuilt.
+  const rng = new Rng(5);
+  const n = 150;
+  const dim = 6;
+  const m = makeMatrix(n, dim);
+  for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) m.data[i * dim + k] = (i % 5) * 10 + Math.round(rng.normal() * 2) / 2;
+  const labels = Array.from({ length: n }, (_, i) => (i * 7) % 2);
+  const input: AggCluster[] = labels.map((l, i) => ({ id: i, label: l, members: Int32Array.of(i) }));
+  const veto = (a: number, b: number) => (a * 3 + b) % 11 !== 0;
+  for (const allow of [undefined, veto]) {
+    const want = naive(m, labels, allow);
+    for (const native of [true, false]) {
+      const got = agglomerate(m, input, { nextId: n, native, allow: allow ? (a, b) => allow(a.id, b.id) : undefined }).merges;
+      assert.equal(got.length, want.length, `native ${native}`);
+      got.forEach((r, t) => {
+        assert.deepEqual([r.a, r.b], [want[t].a, want[t].b], `native ${native}, merge ${t}`);
+        assert.ok(Math.abs(r.distance - want[t].d) <= 1e-12 * Math.max(1, want[t].d), `merge ${t}: ${r.distance} vs ${want[t].d}`);
+      });
+    }
+  }
+});
+
+test("agglomerate: the native distance kernel (when built) gives bit-identical merges to the JS loop", () => {
+  const rng = new Rng(23);
+  const n = 700;
+  for (const dim of [32, 7]) {
+    const m = makeMatrix(n, dim);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+    const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
+    const veto = (a: AggCluster, b: AggCluster) => (a.id + 2 * b.id) % 13 !== 0;
+    const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
+    const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
+    assert.equal(nat.length, js.length);
+    nat.forEach((r, t) => assert.deepEqual(r, js[t], `dim ${dim}, merge ${t}`));
+  }
+});

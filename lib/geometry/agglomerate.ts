@@ -9,6 +9,7 @@
  * the global closest pair, so the merge order is the reference's.
  */
 import { Matrix } from "./matrix";
+import { loadNativeDist } from "./native-dist";
 
 export interface AggCluster {
   id: number;
@@ -92,6 +93,11 @@ export interface AgglomerateOptions {
   nextId?: number;
   /** Called after every accepted merge. */
   onMerge?: (rec: MergeRecord, active: number) => void;
+  /**
+   * Use the native distance kernel when it is built (default true). Its distances are bit-identical to the JS
+   * loop's, so the merges are the same either way; false forces the JS loop (for tests).
+   */
+  native?: boolean;
 }
 
 /**
@@ -192,39 +198,162 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     return s0 + s1;
   };
 
+  // Native kernel: all distances from one slot to a range of a label list at once (exact, full sums). It needs
+  // an even dimension (the JS loop's odd tail squares with **, which the C kernel does not replicate).
+  const native = opts.native !== false && dim % 2 === 0 ? loadNativeDist() : null;
+  const distBuf = native ? new Float64Array(Math.max(1, ...listLen)) : new Float64Array(0);
+  /** Fills distBuf[t - start] for list[start..end) from slot q natively; false without the kernel. */
+  const fill = (q: number, list: Int32Array, start: number, end: number): boolean => {
+    if (!native || end <= start) return false;
+    native.sqdists(cen, dim, q, list, start, end, distBuf);
+    return true;
+  };
+
   const heap = new KeyHeap();
   const setKey = (slot: number, partner: number, key: number): void => {
     nnId[slot] = partner;
     mind[slot] = key;
     heap.push(key, clusterAt[slot].id, ++version[slot]);
   };
-  const recompute = (slot: number): void => {
-    const id = clusterAt[slot].id;
-    const rej = rejected.get(id);
+
+  /*
+   * Candidate lists. A cluster whose nearest partner merges away needs its new nearest partner; scanning the whole
+   * label for it (O(n d)) cost 70% of the linkage time on POS. So every slot keeps up to K candidates (ids and exact
+   * squared distances) and a radius R with the invariant: every live, non-rejected same-label cluster that is not
+   * in the list is at squared distance >= R. The nearest live candidate is then the nearest partner whenever its
+   * distance is < R; otherwise (or with no live candidate left) the slot is rescanned. Distances between two ids
+   * never change (a cluster's centroid is fixed for its id's lifetime, and d2 sums in one fixed order), so the
+   * answer is bit-identical to a full rescan and the merge order does not change.
+   */
+  const K = 12;
+  const candId = new Float64Array(N * K);
+  const candD = new Float64Array(N * K);
+  const candLen = new Int32Array(N);
+  const radius = new Float64Array(N);
+  /** Adds (id, d) to slot's candidates, given d < radius[slot]; a full list drops its farthest entry, whose distance becomes the radius. */
+  const addCandidate = (slot: number, id: number, d: number): void => {
+    const o = slot * K;
+    let len = candLen[slot];
+    if (len === K) {
+      // Purge dead entries first; they hold no information.
+      let w = 0;
+      for (let r = 0; r < len; r++) {
+        if (slotOf.has(candId[o + r])) {
+          candId[o + w] = candId[o + r];
+          candD[o + w] = candD[o + r];
+          w++;
+        }
+      }
+      len = w;
+    }
+    if (len === K) {
+      let far = 0;
+      for (let r = 1; r < K; r++) if (candD[o + r] > candD[o + far]) far = r;
+      if (d < candD[o + far]) {
+        radius[slot] = Math.min(radius[slot], candD[o + far]);
+        candId[o + far] = id;
+        candD[o + far] = d;
+      } else radius[slot] = Math.min(radius[slot], d);
+    } else {
+      candId[o + len] = id;
+      candD[o + len] = d;
+      len++;
+    }
+    candLen[slot] = len;
+  };
+  /*
+   * Top-K collection per slot during a scan: keeps the K nearest (ties: smaller id) offered so far in the slot's
+   * candidate arrays; topLimit[slot] is the farthest kept distance once K are kept (nothing above it can enter).
+   */
+  const topWorst = new Int32Array(N);
+  const topLimit = new Float64Array(N);
+  const topStart = (slot: number): void => {
+    candLen[slot] = 0;
+    topLimit[slot] = Infinity;
+  };
+  const topOffer = (slot: number, oid: number, d: number): void => {
+    const o = slot * K;
+    const cnt = candLen[slot];
+    if (cnt < K) {
+      candId[o + cnt] = oid;
+      candD[o + cnt] = d;
+      if ((candLen[slot] = cnt + 1) < K) return;
+    } else if (d < topLimit[slot] || (d === topLimit[slot] && oid < candId[o + topWorst[slot]])) {
+      candId[o + topWorst[slot]] = oid;
+      candD[o + topWorst[slot]] = d;
+    } else return;
+    let w = 0;
+    for (let r = 1; r < K; r++) if (candD[o + r] > candD[o + w] || (candD[o + r] === candD[o + w] && candId[o + r] > candId[o + w])) w = r;
+    topWorst[slot] = w;
+    topLimit[slot] = candD[o + w];
+  };
+  /** Ends the collection: everything left out is at >= the farthest kept distance (nothing was left out if < K). */
+  const topFinish = (slot: number): void => {
+    radius[slot] = candLen[slot] === K ? topLimit[slot] : Infinity;
+    pickCandidate(slot, true);
+  };
+  /** Full scan of the slot's label: its K nearest live, non-rejected partners and the radius; sets its key. */
+  const rescan = (slot: number): void => {
+    const rej = rejected.get(clusterAt[slot].id);
     const li = labelOfSlot[slot];
     const list = lists[li];
     const len = listLen[li];
-    let best = -1;
-    let bestD = Infinity;
+    topStart(slot);
+    const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const other = list[t];
       if (other === slot) continue;
       const oid = idAt[other];
       if (rej && rej.has(oid)) continue;
-      const d = d2(slot, other, bestD);
-      if (d < bestD || (d === bestD && oid < best)) {
+      topOffer(slot, oid, nat ? distBuf[t] : d2(slot, other, topLimit[slot]));
+    }
+    topFinish(slot);
+  };
+  /** Sets the slot's key from its candidates; returns false (unless `final`) if they cannot prove the nearest partner. */
+  const pickCandidate = (slot: number, final: boolean): boolean => {
+    const rej = rejected.get(clusterAt[slot].id);
+    const o = slot * K;
+    let best = -1;
+    let bestD = Infinity;
+    for (let r = 0; r < candLen[slot]; r++) {
+      const cid = candId[o + r];
+      if (!slotOf.has(cid) || (rej && rej.has(cid))) continue;
+      const d = candD[o + r];
+      if (d < bestD || (d === bestD && cid < best)) {
         bestD = d;
-        best = oid;
+        best = cid;
       }
     }
-    if (best < 0) {
-      nnId[slot] = -2; // no partner left: never popped again
-      version[slot]++;
-      return;
+    if (best >= 0 && (final || bestD < radius[slot])) {
+      setKey(slot, best, bestD);
+      return true;
     }
-    setKey(slot, best, bestD);
+    if (!final) return false;
+    nnId[slot] = -2; // no partner left: never popped again
+    version[slot]++;
+    return true;
   };
-  for (let slot = 0; slot < N; slot++) recompute(slot);
+  const recompute = (slot: number): void => {
+    if (!pickCandidate(slot, false)) rescan(slot);
+  };
+  // Initial candidates: every pair once (nothing is rejected yet), offered to both ends.
+  for (let slot = 0; slot < N; slot++) topStart(slot);
+  for (let li = 0; li < lists.length; li++) {
+    const list = lists[li];
+    const len = listLen[li];
+    for (let i = 0; i < len; i++) {
+      const s = list[i];
+      const sid = idAt[s];
+      const nat = fill(s, list, i + 1, len);
+      for (let j = i + 1; j < len; j++) {
+        const t = list[j];
+        const d = nat ? distBuf[j - i - 1] : d2(s, t, Math.max(topLimit[s], topLimit[t]));
+        topOffer(s, idAt[t], d);
+        topOffer(t, sid, d);
+      }
+    }
+  }
+  for (let slot = 0; slot < N; slot++) topFinish(slot);
 
   const merges: MergeRecord[] = [];
   for (;;) {
@@ -282,27 +411,21 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     idAt[slot] = merged.id;
     const list = lists[li];
     const len = listLen[li];
-    let best = -1;
-    let bestD = Infinity;
+    topStart(slot);
+    const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const x = list[t];
       const nx = nnId[x];
       if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
-      // dx matters only if it can be the merged cluster's nearest (<= bestD) or lower x's key (< mind[x]).
-      const dx = d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(bestD, mind[x]));
-      const xid = idAt[x];
-      if (dx < bestD || (dx === bestD && xid < best)) {
-        bestD = dx;
-        best = xid;
-      }
+      // dx matters only if it can be among the merged cluster's K nearest (<= topLimit), lower x's key
+      // (< mind[x]) or enter x's candidates (< radius[x]).
+      const dx = nat ? distBuf[t] : d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x]));
+      if (dx < radius[x]) addCandidate(x, merged.id, dx);
+      topOffer(slot, idAt[x], dx);
       if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
     }
     addToList(slot, li);
-    if (best >= 0) setKey(slot, best, bestD);
-    else {
-      nnId[slot] = -2;
-      version[slot]++;
-    }
+    topFinish(slot);
     opts.onMerge?.(rec, slotOf.size);
   }
   const clusters: AggCluster[] = [];

@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { FtgeoError } from "../util/errors";
 import { repoRoot } from "../util/paths";
+import { buildNativeDist } from "../geometry/native-dist";
 
 export interface NativeBlas {
   sgemm(heap: ArrayBuffer, batch: number, aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, m: number, n: number, k: number, transA: number, transB: number, biasOff: number): void;
@@ -215,6 +216,7 @@ if (require.main === module) {
   if (cmd === "build") {
     const file = buildNativeBlas();
     console.log(`built ${file}`);
+    console.log(`built ${buildNativeDist()}`);
   } else {
     console.error("usage: node dist/lib/model/native-blas.js build");
     process.exitCode = 2;
