@@ -22,6 +22,7 @@
  * from the data), lower = (min_A z.a - max_B z.b) / ||z||, the margin of the hyperplane normal to z.
  */
 import type { PointSet } from "./hull";
+import { projectRows } from "./matrix";
 
 export interface CorralOptions {
   /** "separable": stop at the first certificate of separation or overlap; "distance": until upper - lower <= relTol * upper. */
@@ -56,23 +57,6 @@ export interface CorralResult {
   fullPasses: number;
   /** Why an undecided result stopped (numerical stall, budget). */
   reason?: string;
-}
-
-/** out[i] = (row rows[i] of data) . z for all listed rows (float64 accumulation over float32 storage). */
-function projectRows(data: Float32Array, rows: ArrayLike<number>, dim: number, z: Float64Array, out: Float64Array): void {
-  for (let i = 0; i < rows.length; i++) {
-    let off = rows[i] * dim;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-    let k = 0;
-    for (; k + 3 < dim; k += 4, off += 4) {
-      s0 += data[off] * z[k];
-      s1 += data[off + 1] * z[k + 1];
-      s2 += data[off + 2] * z[k + 2];
-      s3 += data[off + 3] * z[k + 3];
-    }
-    for (; k < dim; k++, off++) s0 += data[off] * z[k];
-    out[i] = s0 + s1 + s2 + s3;
-  }
 }
 
 /**
@@ -352,8 +336,8 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   if (corral.size === 0) {
     // Starting pair: the points of each side reaching furthest towards the other along the centroid difference.
     const dir = Float64Array.from(cA, (v, k) => v - cB[k]);
-    projectRows(A.m.data, A.rows, dim, dir, projA);
-    projectRows(B.m.data, B.rows, dim, dir, projB);
+    projectRows(A.m, A.rows, dir, projA);
+    projectRows(B.m, B.rows, dir, projB);
     let ia = 0;
     let ib = 0;
     for (let i = 1; i < nA; i++) if (projA[i] < projA[ia]) ia = i;
@@ -469,8 +453,8 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       forceFull = false;
       sinceFull = 0;
       fullPasses++;
-      projectRows(A.m.data, A.rows, dim, z, projA);
-      projectRows(B.m.data, B.rows, dim, z, projB);
+      projectRows(A.m, A.rows, z, projA);
+      projectRows(B.m, B.rows, z, projB);
       ka = 0;
       kb = 0;
       for (let i = 1; i < nA; i++) if (projA[i] < projA[ka]) ka = i;
@@ -498,8 +482,8 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       vB = projB[kb] - beta;
     } else {
       sinceFull++;
-      projectRows(A.m.data, poolA.map((i) => A.rows[i]), dim, z, poolProjA);
-      projectRows(B.m.data, poolB.map((j) => B.rows[j]), dim, z, poolProjB);
+      projectRows(A.m, poolA.map((i) => A.rows[i]), z, poolProjA);
+      projectRows(B.m, poolB.map((j) => B.rows[j]), z, poolProjB);
       let ta = 0;
       let tb = 0;
       for (let t = 1; t < poolA.length; t++) if (poolProjA[t] < poolProjA[ta]) ta = t;

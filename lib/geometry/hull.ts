@@ -20,7 +20,7 @@
 import { FtgeoError } from "../util/errors";
 import { corralHullDistance } from "./corral";
 import { hullGapLp, lpReady } from "./lp";
-import { Matrix } from "./matrix";
+import { Matrix, projectRows } from "./matrix";
 
 export type HullStatus = "separated" | "overlap" | "undecided";
 
@@ -251,25 +251,6 @@ class WorkingSet {
   }
 }
 
-function projectAll(set: PointSet, z: Float64Array, out: Float64Array): void {
-  const { m, rows } = set;
-  const data = m.data;
-  const dim = m.dim;
-  for (let i = 0; i < rows.length; i++) {
-    let off = rows[i] * dim;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
-    let k = 0;
-    for (; k + 3 < dim; k += 4, off += 4) {
-      s0 += data[off] * z[k];
-      s1 += data[off + 1] * z[k + 1];
-      s2 += data[off + 2] * z[k + 2];
-      s3 += data[off + 3] * z[k + 3];
-    }
-    for (; k < dim; k++, off++) s0 += data[off] * z[k];
-    out[i] = s0 + s1 + s2 + s3;
-  }
-}
-
 /** Centroid and bounding-sphere radius of a point set (float64). */
 export function sphereOf(set: PointSet): { centre: Float64Array; radius: number } {
   const { m, rows } = set;
@@ -386,8 +367,8 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   }
   if (ws.size === 0) {
     for (let k = 0; k < dim; k++) z[k] = sa.centre[k] - sb.centre[k];
-    projectAll(A, z, projA);
-    projectAll(B, z, projB);
+    projectRows(A.m, A.rows, z, projA);
+    projectRows(B.m, B.rows, z, projB);
     let ia = 0;
     let ib = 0;
     for (let i = 1; i < nA; i++) if (projA[i] < projA[ia]) ia = i;
@@ -425,8 +406,8 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
     iterations += ws.solve(innerTol, Math.max(1, Math.min(maxIterations - iterations, 1000 + 50 * ws.size)));
     ws.refresh(z);
     passes++;
-    projectAll(A, z, projA);
-    projectAll(B, z, projB);
+    projectRows(A.m, A.rows, z, projA);
+    projectRows(B.m, B.rows, z, projB);
     let zn2 = 0;
     for (let k = 0; k < dim; k++) zn2 += z[k] * z[k];
     const zn = Math.sqrt(zn2);
@@ -480,12 +461,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
       const lpSmall = runLp(A.m, subA, B.m, subB);
       lpSolves++;
       lpSeconds += lpSmall.seconds;
-      if (lpSmall.gap <= zeroTol) {
-        status = "overlap";
-        lower = 0;
-        upper = Math.min(upper, lpSmall.gap);
-        return finish(subA.filter((_, i) => lpSmall.lambda[i] > 0), subB.filter((_, j) => lpSmall.mu[j] > 0));
-      }
+      if (lpSmall.gap <= zeroTol) return overlapFromLp(lpSmall, subA, subB);
       // The full LP is the expensive last resort: only once the working set stops being small, or after many passes.
       const fullLpDue = passes >= 64 || (ws.converged && innerTol <= 1e-9 && addA.length === 0 && addB.length === 0);
       if (!fullLpDue) {
@@ -497,16 +473,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
       lpSolves++;
       lpSeconds += lpFull.seconds;
       lpTried = true;
-      if (lpFull.gap <= zeroTol) {
-        status = "overlap";
-        lower = 0;
-        upper = Math.min(upper, lpFull.gap);
-        const fa: number[] = [];
-        const fb: number[] = [];
-        for (let i = 0; i < nA; i++) if (lpFull.lambda[i] > 0) fa.push(A.rows[i]);
-        for (let j = 0; j < nB; j++) if (lpFull.mu[j] > 0) fb.push(B.rows[j]);
-        return finish(fa, fb);
-      }
+      if (lpFull.gap <= zeroTol) return overlapFromLp(lpFull, A.rows, B.rows);
       // Separated (the L1 gap bounds the Euclidean distance: gap / sqrt(dim) <= distance <= gap).
       lpSaysSeparated = true;
       upper = Math.min(upper, lpFull.gap);
@@ -539,22 +506,25 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
     }
     lpSolves++;
     lpSeconds += lpFull.seconds;
-    if (lpFull.gap <= zeroTol) {
-      status = "overlap";
-      lower = 0;
-      upper = Math.min(upper, lpFull.gap);
-      const fa: number[] = [];
-      const fb: number[] = [];
-      for (let i = 0; i < nA; i++) if (lpFull.lambda[i] > 0) fa.push(A.rows[i]);
-      for (let j = 0; j < nB; j++) if (lpFull.mu[j] > 0) fb.push(B.rows[j]);
-      return finish(fa, fb);
-    }
+    if (lpFull.gap <= zeroTol) return overlapFromLp(lpFull, A.rows, B.rows);
     upper = Math.min(upper, lpFull.gap);
     lower = Math.max(lower, lpFull.gap / Math.sqrt(dim));
     if (goal === "separable") status = "separated";
   }
   const { sA, sB } = support();
   return finish(sA, sB);
+
+  /** The LP found a common point: overlap, witnessed by the rows carrying weight in it. */
+  function overlapFromLp(lp: ReturnType<typeof runLp>, rowsA: ArrayLike<number>, rowsB: ArrayLike<number>): HullResult {
+    status = "overlap";
+    lower = 0;
+    upper = Math.min(upper, lp.gap);
+    const fa: number[] = [];
+    const fb: number[] = [];
+    for (let i = 0; i < rowsA.length; i++) if (lp.lambda[i] > 0) fa.push(rowsA[i]);
+    for (let j = 0; j < rowsB.length; j++) if (lp.mu[j] > 0) fb.push(rowsB[j]);
+    return finish(fa, fb);
+  }
 
   function finish(supportA: number[], supportB: number[]): HullResult {
     return { status, lower, upper, w: z, minA, maxB, supportA, supportB, iterations, passes, lpSolves, lpSeconds, solver: "mdm" };

@@ -66,6 +66,11 @@ export function dotRow(m: Matrix, i: number, y: Float64Array): number {
   return s0 + s1 + s2 + s3;
 }
 
+/** out[i] = (row rows[i] of m) . z for every listed row: dotRow's sums, so the same numbers everywhere. */
+export function projectRows(m: Matrix, rows: ArrayLike<number>, z: Float64Array, out: Float64Array): void {
+  for (let i = 0; i < rows.length; i++) out[i] = dotRow(m, rows[i], z);
+}
+
 /** Dot product of rows i and j of m. */
 export function dotRows(m: Matrix, i: number, j: number): number {
   const data = m.data;
