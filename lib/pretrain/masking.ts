@@ -5,6 +5,7 @@
  * shape and is computed only at those positions.
  */
 import { Rng } from "../util/rng";
+import type { BertTokenizer } from "../tokenize/wordpiece";
 
 export interface MlmSpecialIds {
   cls: number;
@@ -12,6 +13,11 @@ export interface MlmSpecialIds {
   mask: number;
   /** Ids that random replacement must not produce ([PAD], [UNK], [CLS], [SEP], [MASK]). */
   special: number[];
+}
+
+/** The special ids of a tokenizer's vocabulary, as masking needs them. */
+export function mlmSpecialIds(tok: BertTokenizer): MlmSpecialIds {
+  return { cls: tok.clsId, sep: tok.sepId, mask: tok.maskId, special: [tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId] };
 }
 
 export interface MlmBatch {
@@ -88,4 +94,17 @@ export function makeMlmBatch(
     }
   }
   return { batch, seqLen, inputIds, positions, labels, predictionsPerSequence: k };
+}
+
+/**
+ * Fixed evaluation batches over the first `count` blocks of `stream` (16 sequences each), masked once by `rng`: the
+ * same positions are scored every time they are evaluated.
+ */
+export function makeEvalBatches(stream: Uint16Array, count: number, seqLen: number, vocabSize: number, ids: MlmSpecialIds, rng: Rng): MlmBatch[] {
+  const batches: MlmBatch[] = [];
+  for (let i = 0; i < count; i += 16) {
+    const blocks = Array.from({ length: Math.min(16, count - i) }, (_, k) => i + k);
+    batches.push(makeMlmBatch(stream, blocks, seqLen, vocabSize, ids, rng));
+  }
+  return batches;
 }

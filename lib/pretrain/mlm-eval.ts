@@ -9,7 +9,7 @@ import { loadBertModel } from "../model/checkpoint";
 import { BertTokenizer } from "../tokenize/wordpiece";
 import { FtgeoError } from "../util/errors";
 import { Rng } from "../util/rng";
-import { blockCount, makeMlmBatch, MlmBatch } from "./masking";
+import { blockCount, makeEvalBatches, mlmSpecialIds } from "./masking";
 import { MlmHead } from "./mlm";
 import { evaluateMlm } from "./pretrain";
 
@@ -40,13 +40,7 @@ export async function maskedTokenAccuracy(
     const stream = Uint16Array.from(ids);
     const n = Math.min(blockCount(stream.length, seqLen), opts.maxSequences ?? Infinity);
     if (n < 1) throw new FtgeoError(`maskedTokenAccuracy: ${stream.length} tokens of text, less than one sequence of ${seqLen}`);
-    const special = { cls: tok.clsId, sep: tok.sepId, mask: tok.maskId, special: [tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId] };
-    const rng = new Rng(opts.seed ?? 0);
-    const batches: MlmBatch[] = [];
-    for (let i = 0; i < n; i += 16) {
-      const blocks = Array.from({ length: Math.min(16, n - i) }, (_, k) => i + k);
-      batches.push(makeMlmBatch(stream, blocks, seqLen, loaded.config.vocab_size, special, rng));
-    }
+    const batches = makeEvalBatches(stream, n, seqLen, loaded.config.vocab_size, mlmSpecialIds(tok), new Rng(opts.seed ?? 0));
     const r = evaluateMlm(loaded.model, head, batches);
     head.dispose();
     return { ...r, predictions: batches.reduce((s, b) => s + b.labels.length, 0), sequences: n };

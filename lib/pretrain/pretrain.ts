@@ -21,7 +21,7 @@ import { VariableParameters, loadEncoderSnapshot } from "../train/params";
 import { listSnapshots, readManifest } from "../train/snapshots";
 import { mixSeed } from "../train/batches";
 import { prepareCorpus, loadTokens } from "./corpus";
-import { makeMlmBatch, blockCount, MlmBatch, MlmSpecialIds } from "./masking";
+import { makeMlmBatch, makeEvalBatches, blockCount, mlmSpecialIds, MlmBatch } from "./masking";
 import { MlmHead, softmaxCrossEntropy } from "./mlm";
 import { Rng } from "../util/rng";
 import { FtgeoError, argError } from "../util/errors";
@@ -158,10 +158,6 @@ export function describeInitSource(dir: string): InitSource {
   };
 }
 
-function specialIds(tok: BertTokenizer): MlmSpecialIds {
-  return { cls: tok.clsId, sep: tok.sepId, mask: tok.maskId, special: [tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId] };
-}
-
 /** Mean loss and accuracy of the MLM head on fixed masked batches (no dropout). */
 export function evaluateMlm(model: BertModel, head: MlmHead, batches: MlmBatch[]): { loss: number; accuracy: number } {
   let lossSum = 0;
@@ -211,19 +207,14 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const heldStream = loadTokens(corpusCache, "heldOut");
   const nBlocks = blockCount(stream.length, seqLen);
   if (nBlocks < batch) throw new FtgeoError(`the corpus ${o.corpusDir} has only ${stream.length} tokens: fewer than one batch of ${batch} x ${seqLen}`);
-  const ids = specialIds(tokenizer);
+  const ids = mlmSpecialIds(tokenizer);
   const evalCount = Math.min(o.evalBlocks ?? 64, blockCount(heldStream.length, seqLen));
   if (evalCount < 1) {
     throw new FtgeoError(
       `the held-out slice of ${o.corpusDir} has ${heldStream.length} tokens: less than one sequence of ${seqLen}; hold out more documents (--held-out-every, now ${o.heldOutEvery ?? 200})`,
     );
   }
-  const evalRng = new Rng(EVAL_MASK_SEED);
-  const evalBatches: MlmBatch[] = [];
-  for (let i = 0; i < evalCount; i += 16) {
-    const blocks = Array.from({ length: Math.min(16, evalCount - i) }, (_, k) => i + k);
-    evalBatches.push(makeMlmBatch(heldStream, blocks, seqLen, config.vocab_size, ids, evalRng));
-  }
+  const evalBatches = makeEvalBatches(heldStream, evalCount, seqLen, config.vocab_size, ids, new Rng(EVAL_MASK_SEED));
   log(`pretrain: backend ${backendDescription()}; corpus ${stream.length} train tokens (${nBlocks} blocks of ${seqLen}), ${heldStream.length} held-out tokens (${evalCount} evaluation blocks)`);
 
   const init = o.initFrom ? describeInitSource(o.initFrom) : null;
