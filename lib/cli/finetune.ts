@@ -6,16 +6,9 @@ import { argError } from "../util/errors";
 import * as fs from "node:fs";
 import { finetune } from "../train/finetune";
 import { loadUserTask } from "../tasks/user";
-import { defaultModelFolder } from "../reps/encoder";
-import { modelsDir } from "../util/paths";
+import { modelSpecOrDefault } from "../reps/encoder";
 
 export const summary = "fine-tune a BERT on a task (paper recipe; snapshots; resumes after interruption)";
-
-function embeddedModelOrFail(): string {
-  const dir = defaultModelFolder();
-  if (!dir) throw argError("--model", `is required: no embedded model under ${modelsDir()} (give a folder, a hub id, or random:tiny)`);
-  return dir;
-}
 
 export const usage = `usage: ftgeo finetune --task <name> --out <folder> [--model <folder|hf-id|random:tiny>] [options]
 
@@ -72,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   const lr = opt("lr");
   if (lr !== undefined && !(lr > 0)) throw argError("--lr", `expected a positive number, got ${lr}`);
   const result = await finetune({
-    model: values.model !== undefined ? strArg(values, "model") : embeddedModelOrFail(),
+    model: modelSpecOrDefault(values.model === undefined ? undefined : strArg(values, "model")),
     // A path is a user-defined task file (CSV/TSV/JSONL, see ftgeo tasks); anything else names a built-in task.
     task: fs.existsSync(strArg(values, "task")) ? loadUserTask(strArg(values, "task")) : strArg(values, "task"),
     out: strArg(values, "out"),

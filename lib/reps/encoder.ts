@@ -38,14 +38,18 @@ export function defaultModelFolder(): string | undefined {
   return undefined;
 }
 
+/** The spec as given, or the embedded model's folder when none is given; an error naming --model when neither exists. */
+export function modelSpecOrDefault(spec: string | undefined): string {
+  if (spec !== undefined && spec !== "") return spec;
+  const dir = defaultModelFolder();
+  if (!dir) throw argError("--model", `is required: no embedded model under ${modelsDir()} yet (give a folder, a hub id, or random:tiny)`);
+  return dir;
+}
+
 /** Load a model from a spec (see the header). */
 export async function loadEncoder(spec: string | undefined): Promise<BertEncoderHandle> {
   await initBackend();
-  if (spec === undefined || spec === "") {
-    const dir = defaultModelFolder();
-    if (!dir) throw argError("--model", `is required: no embedded model under ${modelsDir()} yet (give a folder, a hub id, or random:tiny)`);
-    spec = dir;
-  }
+  spec = modelSpecOrDefault(spec);
   const m = /^random:([a-z]+)(?::(\d+))?$/.exec(spec);
   if (m) {
     const shape = m[1] as BertShapeName;
