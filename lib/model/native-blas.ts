@@ -10,10 +10,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import * as tf from "@tensorflow/tfjs";
 import { FtgeoError } from "../util/errors";
-import { repoRoot } from "../util/paths";
+import { compileAddon, nativeAddonPath, requireAddon } from "../util/native-addon";
 import { buildNativeDist } from "../geometry/native-dist";
 
 export interface NativeBlas {
@@ -36,30 +35,22 @@ export interface NativeBlas {
 
 /** Where the compiled addon lives (build output, not committed). */
 export function nativeBlasPath(): string {
-  return path.join(repoRoot(), "dist", "native", "ftgeo_blas.node");
-}
-
-function sourcePath(): string {
-  return path.join(repoRoot(), "lib", "model", "native", "ftgeo_blas.c");
+  return nativeAddonPath("ftgeo_blas");
 }
 
 /** Compile the addon with gcc against OpenBLAS; returns its path. Throws with the compiler's message on failure. */
 export function buildNativeBlas(): string {
-  const out = nativeBlasPath();
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const nodeInclude = [path.join(path.dirname(path.dirname(process.execPath)), "include", "node"), "/usr/include/node"].find((d) => fs.existsSync(path.join(d, "node_api.h")));
-  if (!nodeInclude) throw new FtgeoError("native BLAS: Node's headers (node_api.h) were not found next to the node binary or in /usr/include/node");
   const cblasDirs = ["/usr/include/x86_64-linux-gnu/openblas-pthread", "/usr/include/aarch64-linux-gnu/openblas-pthread", "/usr/include/openblas", "/usr/include"];
   const cblas = cblasDirs.find((d) => fs.existsSync(path.join(d, "cblas.h")));
   if (!cblas) throw new FtgeoError("native BLAS: cblas.h not found (install libopenblas-dev)");
-  const tmp = `${out}.tmp-${process.pid}`;
-  const args = ["-O3", "-march=native", "-ffast-math", "-shared", "-fPIC", "-DNODE_GYP_MODULE_NAME=ftgeo_blas", `-I${nodeInclude}`, `-I${cblas}`, sourcePath(), "-o", tmp, "-lopenblas", "-lm"];
-  const r = spawnSync("gcc", args, { encoding: "utf8" });
-  if (r.error || r.status !== 0) {
-    throw new FtgeoError(`native BLAS: gcc ${args.join(" ")} failed: ${(r.error?.message ?? r.stderr).trim()}`);
-  }
-  fs.renameSync(tmp, out);
-  return out;
+  return compileAddon({
+    name: "ftgeo_blas",
+    what: "native BLAS",
+    source: path.join("lib", "model", "native", "ftgeo_blas.c"),
+    flags: ["-O3", "-march=native", "-ffast-math"],
+    includes: [cblas],
+    libs: ["-lopenblas", "-lm"],
+  });
 }
 
 let loaded: NativeBlas | null | undefined;
@@ -67,19 +58,9 @@ let loaded: NativeBlas | null | undefined;
 /** The addon, or null when it is not built, does not load, or FTGEO_NATIVE_BLAS=0. */
 export function loadNativeBlas(): NativeBlas | null {
   if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.env.FTGEO_NATIVE_BLAS === "0") return null;
-  const file = nativeBlasPath();
-  if (!fs.existsSync(file)) return null;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    loaded = require(file) as NativeBlas;
-    const threads = Number(process.env.FTGEO_BLAS_THREADS ?? "");
-    if (Number.isInteger(threads) && threads > 0) loaded.threads(threads);
-  } catch (e) {
-    console.warn(`native BLAS at ${file} does not load (${(e as Error).message}); using the wasm kernels`);
-    loaded = null;
-  }
+  loaded = requireAddon<NativeBlas>("ftgeo_blas", "native BLAS", "the wasm kernels");
+  const threads = Number(process.env.FTGEO_BLAS_THREADS ?? "");
+  if (loaded && Number.isInteger(threads) && threads > 0) loaded.threads(threads);
   return loaded;
 }
 
