@@ -85,8 +85,15 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
   loaded.model.dispose();
 
   // A second phase starts from the first run's last snapshot: its step-0 weights are that snapshot's, and the
-  // exported card counts both phases' tokens (6 + 3 updates of 4 x 32).
-  const phase2 = { ...opts, runDir: path.join(root, "run2"), tokens: 4 * 32 * 3, initFrom: path.join(opts.runDir, "snapshots", "step-0000006") };
+  // exported card counts both phases' tokens (6 + 3 updates of 4 x 32). This phase trains without dropout, which the
+  // card reports while config.json keeps BERT's dropout for fine-tuning.
+  const phase2 = {
+    ...opts,
+    runDir: path.join(root, "run2"),
+    tokens: 4 * 32 * 3,
+    initFrom: path.join(opts.runDir, "snapshots", "step-0000006"),
+    noDropout: true,
+  };
   const third = await pretrain(phase2);
   assert.equal(third.finished, true);
   assert.equal(third.tokensSeen, 9 * 4 * 32);
@@ -99,6 +106,9 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
   const card2 = fs.readFileSync(path.join(out2, "README.md"), "utf8");
   assert.ok(card2.includes("| tokens seen | 1,152 (768 in earlier phases, then 3 updates of 4 x 32) |"), card2);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "pretraining.json"), "utf8")).tokensSeen, 1152);
+  assert.ok(card2.includes("dropout 0 during pretraining (config.json keeps 0.1 for fine-tuning)"), card2);
+  assert.ok(card2.includes(" --no-dropout"), card2);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "config.json"), "utf8")).hidden_dropout_prob, 0.1);
   // Not a pretraining snapshot: refused, naming the argument.
   await assert.rejects(pretrain({ ...phase2, runDir: path.join(root, "run3"), initFrom: root }), /--init-from/);
   delete process.env.FTGEO_CACHE;

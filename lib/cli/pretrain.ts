@@ -26,6 +26,7 @@ options:
   --weight-decay X     decoupled weight decay                                           [0.01]
   --clip X             gradient norm clipping (0: none)                                 [1]
   --seed N                                                                              [1]
+  --no-dropout         pretrain without dropout (config.json keeps BERT's 0.1 for fine-tuning)
   --snapshot-every N   updates between snapshots (each evaluates held-out accuracy)     [500]
   --max-minutes M      stop this session after M minutes (resumable)
   --corpus-files N     use only the first N corpus files (quick looks, tests)
@@ -60,6 +61,7 @@ export async function run(argv: string[]): Promise<number> {
     "init-from": { type: "string" },
     evaluate: { type: "string" },
     dtype: { type: "string" },
+    "no-dropout": { type: "boolean" },
   });
   if (values.evaluate !== undefined) {
     const dir = strArg(values, "evaluate");
@@ -94,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     evalBlocks: numArg(values, "eval-blocks", 64, { int: true, min: 1 }),
     heldOutEvery: numArg(values, "held-out-every", 200, { int: true, min: 2 }),
     initFrom: values["init-from"] === undefined ? undefined : strArg(values, "init-from"),
+    noDropout: values["no-dropout"] === true,
   });
   console.log(
     JSON.stringify({

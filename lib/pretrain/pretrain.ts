@@ -57,6 +57,12 @@ export interface PretrainOptions {
    * random initialisation: a second phase with its own schedule. Its tokens count towards the model's total.
    */
   initFrom?: string;
+  /**
+   * Train without dropout (BERT pretrains with 0.1). A run this short underfits a never-repeating corpus, where dropout
+   * only slows learning (Geiping & Goldstein, "Cramming", 2022). The exported config.json keeps BERT's dropout for
+   * fine-tuning.
+   */
+  noDropout?: boolean;
   progressSink?: ProgressSink;
   log?(line: string): void;
   shouldStop?(): boolean;
@@ -256,6 +262,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     weightDecay: o.weightDecay ?? 0.01,
     clip: o.clip ?? 1,
     seed,
+    dropout: o.noDropout ? 0 : config.hidden_dropout_prob,
     initFrom: init,
   };
   let loop: LoopResult;
@@ -282,7 +289,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
         const labels = tf.tensor1d(b.labels, "int32");
         try {
           const loss = params.accumulateGrads(() => {
-            const layers = model.forward(inputIds, mask, { training: true, dropoutSeed: mixSeed(seed, SEED_DROPOUT, step) });
+            const layers = model.forward(inputIds, mask, { training: !o.noDropout, dropoutSeed: mixSeed(seed, SEED_DROPOUT, step) });
             return softmaxCrossEntropy(head.logits(MlmHead.atPositions(layers[layers.length - 1], positions)), labels);
           }, grads, 1);
           return { loss, units: tokensPerStep, grads };
@@ -376,7 +383,8 @@ function describePhase(init: InitSource): string {
   const before = c.initFrom ? describePhase(c.initFrom) + "; then " : "";
   const steps = c.stoppedAtStep !== undefined ? `${c.stoppedAtStep} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
   const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
-  return `${before}${steps} with peak lr ${c.lr}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
+  const drop = c.dropout === 0 ? ", no dropout" : "";
+  return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
 }
 
 function modelCard(x: {
@@ -406,11 +414,11 @@ runs offline; for real results pass a Hugging Face id or folder (e.g. \`--model 
 | objective | masked language modelling only (15% of tokens: 80% [MASK], 10% random, 10% unchanged; no next-sentence prediction), output layer tied to the word embeddings |
 | corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every ${r.heldOutEvery}th document of each file held out |
 | tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.init ? `${x.init.tokensSeen.toLocaleString("en-US")} in earlier phases, then ` : ""}${x.step} updates of ${r.batch} x ${r.seqLen}) |
-| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, seed ${r.seed}${x.init ? ` (last phase)` : ""} |${x.init ? `\n| earlier phases | ${describePhase(x.init)} |` : ""}
+| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, dropout ${r.dropout ?? c.hidden_dropout_prob} during pretraining (config.json keeps ${c.hidden_dropout_prob} for fine-tuning), seed ${r.seed}${x.init ? ` (last phase)` : ""} |${x.init ? `\n| earlier phases | ${describePhase(x.init)} |` : ""}
 | held-out masked-token accuracy | ${x.heldOutAccuracy === null ? "n/a" : (100 * x.heldOutAccuracy).toFixed(2) + "%"} (loss ${x.heldOutLoss === undefined ? "n/a" : Number(x.heldOutLoss).toFixed(4)}) |
 | weights | model.safetensors (${x.dtype}), Hugging Face BertForMaskedLM names (encoder without prefix, MLM head under cls.predictions.*) |
 
-Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape}${x.init ? "-last" : ""} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
+Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape}${x.init ? "-last" : ""} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${r.dropout === 0 ? " --no-dropout" : ""}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
 (resumable; add \`--max-minutes N\` to work in sessions)${x.init ? ", after the earlier phase named by --init-from (its settings are in pretraining.json under initFrom)" : ""}, then
 \`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-${r.shape}${x.init ? "-last" : ""}\`.
 `;
