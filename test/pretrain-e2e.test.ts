@@ -93,6 +93,7 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
     tokens: 4 * 32 * 3,
     initFrom: path.join(opts.runDir, "snapshots", "step-0000006"),
     noDropout: true,
+    sinusoidalPositions: true,
   };
   const third = await pretrain(phase2);
   assert.equal(third.finished, true);
@@ -102,12 +103,17 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
   for (const name of ["embeddings.word_embeddings.weight", "encoder.layer.1.output.dense.weight", "cls.predictions.bias"]) {
     assert.deepEqual(b.get(name)!.data, a.get(name)!.data, `${name} carried over`);
   }
+  // ... except the position table, replaced by sinusoids: entry (pos 3, column 2) = 0.02 * sqrt(2) * sin(3 / 10000^(2/128)).
+  const table = b.get("embeddings.position_embeddings.weight")!;
+  assert.ok(Math.abs(table.data[3 * 128 + 2] - 0.02 * Math.SQRT2 * Math.sin(3 / Math.pow(10000, 2 / 128))) < 1e-7);
+  assert.ok(Math.abs(table.data[5 * 128 + 127] - 0.02 * Math.SQRT2 * Math.cos(5 / Math.pow(10000, 126 / 128))) < 1e-7);
   const out2 = await exportPretrained(phase2.runDir, path.join(root, "model2"));
   const card2 = fs.readFileSync(path.join(out2, "README.md"), "utf8");
   assert.ok(card2.includes("| tokens seen | 1,152 (768 in earlier phases, then 3 updates of 4 x 32) |"), card2);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "pretraining.json"), "utf8")).tokensSeen, 1152);
   assert.ok(card2.includes("dropout 0 during pretraining (config.json keeps 0.1 for fine-tuning)"), card2);
-  assert.ok(card2.includes(" --no-dropout"), card2);
+  assert.ok(card2.includes(" --no-dropout --sinusoidal-positions"), card2);
+  assert.ok(card2.includes("position embeddings set to sinusoids at the start of this phase"), card2);
   assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "config.json"), "utf8")).hidden_dropout_prob, 0.1);
   // Not a pretraining snapshot: refused, naming the argument.
   await assert.rejects(pretrain({ ...phase2, runDir: path.join(root, "run3"), initFrom: root }), /--init-from/);

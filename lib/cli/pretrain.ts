@@ -27,6 +27,9 @@ options:
   --clip X             gradient norm clipping (0: none)                                 [1]
   --seed N                                                                              [1]
   --no-dropout         pretrain without dropout (config.json keeps BERT's 0.1 for fine-tuning)
+  --sinusoidal-positions
+                       set the position embeddings to sinusoids at the start (also over an --init-from
+                       model's), then learn them as usual
   --snapshot-every N   updates between snapshots (each evaluates held-out accuracy)     [500]
   --max-minutes M      stop this session after M minutes (resumable)
   --corpus-files N     use only the first N corpus files (quick looks, tests)
@@ -62,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
     evaluate: { type: "string" },
     dtype: { type: "string" },
     "no-dropout": { type: "boolean" },
+    "sinusoidal-positions": { type: "boolean" },
   });
   if (values.evaluate !== undefined) {
     const dir = strArg(values, "evaluate");
@@ -97,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     heldOutEvery: numArg(values, "held-out-every", 200, { int: true, min: 2 }),
     initFrom: values["init-from"] === undefined ? undefined : strArg(values, "init-from"),
     noDropout: values["no-dropout"] === true,
+    sinusoidalPositions: values["sinusoidal-positions"] === true,
   });
   console.log(
     JSON.stringify({

@@ -63,6 +63,13 @@ export interface PretrainOptions {
    * fine-tuning.
    */
   noDropout?: boolean;
+  /**
+   * Set the position-embedding table to sinusoids (Vaswani et al. 2017) with BERT's initial scale before training, in
+   * place of the N(0, 0.02) initialisation or of the table loaded by initFrom. The table stays a learned parameter.
+   * Why: after 20M tokens from a random start, the learned positions were still unstructured (the cosine between two
+   * positions did not depend on their distance), so the model could only use its context as a bag of words.
+   */
+  sinusoidalPositions?: boolean;
   progressSink?: ProgressSink;
   log?(line: string): void;
   shouldStop?(): boolean;
@@ -164,6 +171,23 @@ export function describeInitSource(dir: string): InitSource {
   };
 }
 
+/**
+ * Sinusoidal positions [P x H] (even columns sin, odd columns cos of pos / 10000^(2i/H)), scaled so that every entry
+ * has standard deviation `std` over positions, like BERT's N(0, std) initialisation.
+ */
+export function sinusoidalTable(P: number, H: number, std: number): Float32Array {
+  const out = new Float32Array(P * H);
+  const scale = std * Math.SQRT2;
+  for (let pos = 0; pos < P; pos++) {
+    for (let i = 0; i < H; i += 2) {
+      const angle = pos / Math.pow(10000, i / H);
+      out[pos * H + i] = scale * Math.sin(angle);
+      if (i + 1 < H) out[pos * H + i + 1] = scale * Math.cos(angle);
+    }
+  }
+  return out;
+}
+
 /** Mean loss and accuracy of the MLM head on fixed masked batches (no dropout). */
 export function evaluateMlm(model: BertModel, head: MlmHead, batches: MlmBatch[]): { loss: number; accuracy: number } {
   let lossSum = 0;
@@ -231,6 +255,13 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     if (missing.length > 0) throw argError("--init-from", `${path.join(init.dir, "model.safetensors")} has no MLM head (${missing.join(", ")})`);
     log(`pretrain: starting from ${init.dir} (${init.tokensSeen.toLocaleString("en-US")} tokens seen before)`);
   }
+  if (o.sinusoidalPositions) {
+    const table = model.variable("embeddings.position_embeddings.weight");
+    const [P, H] = table.shape;
+    const v = tf.tensor2d(sinusoidalTable(P, H, typeof config.initializer_range === "number" ? config.initializer_range : 0.02), [P, H]);
+    table.assign(v);
+    v.dispose();
+  }
   // The pooler is not on the MLM path; training it would only cost time.
   const encoderVars = model.trainableVariables().filter((v) => !model.hfName(v).startsWith("pooler."));
   const params = new VariableParameters([...encoderVars.map((v) => ({ name: model.hfName(v), variable: v })), ...head.variables()]);
@@ -263,6 +294,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
     clip: o.clip ?? 1,
     seed,
     dropout: o.noDropout ? 0 : config.hidden_dropout_prob,
+    positions: o.sinusoidalPositions ? "sinusoidal" : init ? "loaded" : "random",
     initFrom: init,
   };
   let loop: LoopResult;
@@ -383,7 +415,7 @@ function describePhase(init: InitSource): string {
   const before = c.initFrom ? describePhase(c.initFrom) + "; then " : "";
   const steps = c.stoppedAtStep !== undefined ? `${c.stoppedAtStep} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
   const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
-  const drop = c.dropout === 0 ? ", no dropout" : "";
+  const drop = (c.dropout === 0 ? ", no dropout" : "") + (c.positions === "sinusoidal" ? ", sinusoidal positions at the start" : "");
   return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
 }
 
@@ -414,11 +446,11 @@ runs offline; for real results pass a Hugging Face id or folder (e.g. \`--model 
 | objective | masked language modelling only (15% of tokens: 80% [MASK], 10% random, 10% unchanged; no next-sentence prediction), output layer tied to the word embeddings |
 | corpus | the project's offline corpus (${String(r.corpus).split(path.sep).slice(-2).join("/")}): English Wikipedia (CC BY-SA 3.0), Project Gutenberg books (public domain), State of the Union addresses and the Brown corpus; every ${r.heldOutEvery}th document of each file held out |
 | tokens seen | ${x.tokensSeen.toLocaleString("en-US")} (${x.init ? `${x.init.tokensSeen.toLocaleString("en-US")} in earlier phases, then ` : ""}${x.step} updates of ${r.batch} x ${r.seqLen}) |
-| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, dropout ${r.dropout ?? c.hidden_dropout_prob} during pretraining (config.json keeps ${c.hidden_dropout_prob} for fine-tuning), seed ${r.seed}${x.init ? ` (last phase)` : ""} |${x.init ? `\n| earlier phases | ${describePhase(x.init)} |` : ""}
+| optimiser | Adam (bias correction, decoupled weight decay ${r.weightDecay}), peak lr ${r.lr}, linear warm-up ${r.warmup} then linear decay, gradient clipping ${r.clip}, dropout ${r.dropout ?? c.hidden_dropout_prob} during pretraining (config.json keeps ${c.hidden_dropout_prob} for fine-tuning), ${r.positions === "sinusoidal" ? "position embeddings set to sinusoids at the start of this phase, then learned" : "learned position embeddings"}, seed ${r.seed}${x.init ? ` (last phase)` : ""} |${x.init ? `\n| earlier phases | ${describePhase(x.init)} |` : ""}
 | held-out masked-token accuracy | ${x.heldOutAccuracy === null ? "n/a" : (100 * x.heldOutAccuracy).toFixed(2) + "%"} (loss ${x.heldOutLoss === undefined ? "n/a" : Number(x.heldOutLoss).toFixed(4)}) |
 | weights | model.safetensors (${x.dtype}), Hugging Face BertForMaskedLM names (encoder without prefix, MLM head under cls.predictions.*) |
 
-Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape}${x.init ? "-last" : ""} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${r.dropout === 0 ? " --no-dropout" : ""}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
+Reproduce: \`ftgeo pretrain --config ${r.shape} --corpus ../shared/corpus --out runs/pretrain-${r.shape}${x.init ? "-last" : ""} --tokens ${r.tokens} --batch ${r.batch} --seq-len ${r.seqLen} --lr ${r.lr} --warmup ${r.warmup}${r.dropout === 0 ? " --no-dropout" : ""}${r.positions === "sinusoidal" ? " --sinusoidal-positions" : ""}${x.init ? ` --init-from ${path.basename(path.dirname(path.dirname(x.init.dir)))}/snapshots/${path.basename(x.init.dir)}` : ""}\`
 (resumable; add \`--max-minutes N\` to work in sessions)${x.init ? ", after the earlier phase named by --init-from (its settings are in pretraining.json under initFrom)" : ""}, then
 \`ftgeo pretrain --export ${path.join("models", x.name)} --out runs/pretrain-${r.shape}${x.init ? "-last" : ""}\`.
 `;
