@@ -403,10 +403,21 @@ export async function exportPretrained(runDir: string, outDir: string, opts: { d
     dtype: opts.dtype ?? "F32",
     vocabPath: path.join(last.dir, "vocab.txt"),
     extraTensors: await head.toTensors(),
-    extraFiles: { "README.md": card, "pretraining.json": JSON.stringify({ ...cfg, step: last.step, tokensSeen, heldOut: { accuracy: last.devAccuracy, loss: last.metrics.heldOutLoss } }, null, 2) + "\n" },
+    extraFiles: {
+      "README.md": card,
+      "pretraining.json": JSON.stringify({ ...cfg, step: last.step, tokensSeen, heldOut: { accuracy: last.devAccuracy, loss: last.metrics.heldOutLoss } }, relativePaths, 2) + "\n",
+    },
   });
   model.dispose();
   return outDir;
+}
+
+/**
+ * JSON replacer for pretraining.json: the corpus and phase folders relative to the working directory, because a
+ * committed model should not carry the absolute paths of the machine that trained it.
+ */
+function relativePaths(key: string, value: unknown): unknown {
+  return (key === "corpus" || key === "dir") && typeof value === "string" && path.isAbsolute(value) ? path.relative(process.cwd(), value) || "." : value;
 }
 
 /** One line per earlier phase (a chain through initFrom), oldest first. */
