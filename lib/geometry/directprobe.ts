@@ -299,8 +299,9 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
   // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
   for (const c of clusters) {
     if (!fresh(c) || c.members.length < 2) continue;
-    const others = clusters.filter((x) => x.label !== c.label && (x.id < c.id || !fresh(x) || x.members.length < 2));
-    if (oracle.firstOverlap(c, others, owner, [c.id])) return false;
+    const isOther = (x: ClusterGeom): boolean => x.label !== c.label && (x.id < c.id || !fresh(x) || x.members.length < 2);
+    const others = lazyIterable(() => clusters.filter(isOther));
+    if (oracle.firstOverlap(c, others, owner, [c.id], isOther)) return false;
   }
   return true;
 }
@@ -308,10 +309,38 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 /** Merging with a check before every merge, from the given clusters (the reference's forward phase). */
 function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
+  // Active clusters per label in dense arrays (swap-remove), so "every cluster of another label" is a few array
+  // concatenations, built only when the overlap witnesses do not decide a merge.
+  const byLabel = new Map<number, ClusterGeom[]>();
+  const slot = new Map<number, number>();
+  const add = (c: ClusterGeom): void => {
+    active.set(c.id, c);
+    let list = byLabel.get(c.label);
+    if (!list) byLabel.set(c.label, (list = []));
+    slot.set(c.id, list.length);
+    list.push(c);
+  };
+  const remove = (id: number): void => {
+    const c = active.get(id)!;
+    active.delete(id);
+    const list = byLabel.get(c.label)!;
+    const at = slot.get(id)!;
+    const last = list.pop()!;
+    if (last !== c) {
+      list[at] = last;
+      slot.set(last.id, at);
+    }
+    slot.delete(id);
+  };
+  const othersOf = (label: number): ClusterGeom[] => {
+    const out: ClusterGeom[] = [];
+    for (const [l, list] of byLabel) if (l !== label) for (let i = 0; i < list.length; i++) out.push(list[i]);
+    return out;
+  };
   const owner = new Int32Array(m.n);
   oracle.register(start);
   for (const c of start) {
-    active.set(c.id, c);
+    add(c);
     c.members.forEach((p) => (owner[p] = c.id));
   }
   const progress = new Progress("directprobe checked merging", undefined, "merges", sink);
@@ -323,9 +352,9 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
       nextId,
       allow: (a, b, merged) => {
         const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id]);
-        const others: ClusterGeom[] = [];
-        for (const x of active.values()) if (x.label !== g.label) others.push(x);
-        const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id]);
+        const others = lazyIterable(() => othersOf(g.label));
+        const isOther = (x: ClusterGeom): boolean => x.label !== g.label && active.get(x.id) === x;
+        const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id], isOther);
         if (hit) {
           // The candidate's id is reused by the next candidate: drop what was learnt under it.
           oracle.forget([merged.id]);
@@ -337,9 +366,9 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
       },
       onMerge: (rec, count) => {
         const g = pending!;
-        active.delete(rec.a);
-        active.delete(rec.b);
-        active.set(g.id, g);
+        remove(rec.a);
+        remove(rec.b);
+        add(g);
         g.members.forEach((p) => (owner[p] = g.id));
         oracle.forget([rec.a, rec.b]);
         stats.checkedMerges++;
@@ -349,4 +378,9 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
   );
   progress.finish(stats.checkedMerges, { clusters: clusters.length, vetoed: stats.vetoedMerges });
   return clusters;
+}
+
+/** An iterable whose items are computed only if (and when) it is iterated. */
+function lazyIterable<T>(make: () => T[]): Iterable<T> {
+  return { [Symbol.iterator]: () => make()[Symbol.iterator]() };
 }

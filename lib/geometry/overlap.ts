@@ -138,8 +138,20 @@ export class OverlapOracle {
    * The first cluster in `others` (all of another label) whose hull overlaps `c`'s, or undefined.
    * `owner[p]` is the id of the cluster holding point p among `c`'s parts and `others` (for witnesses);
    * `partsOfC` are the ids whose points make up c there (c itself, or its two children before the merge).
+   *
+   * `isOther`, when given, tells whether a cluster is in `others`: then the stored overlap witnesses are consulted
+   * before `others` is scanned at all, and a witnessed overlap (which also passes the bounding-sphere test, as the
+   * scan would require) is returned at once. Most of DirectProbe's vetoed merges end there, and `others` (every
+   * cluster of another label) is only iterated when no witness decides. The answer may then be a different
+   * overlapping cluster than without `isOther`, never a different yes/no.
    */
-  firstOverlap(c: ClusterGeom, others: Iterable<ClusterGeom>, owner: Int32Array, partsOfC: number[]): ClusterGeom | undefined {
+  firstOverlap(
+    c: ClusterGeom,
+    others: Iterable<ClusterGeom>,
+    owner: Int32Array,
+    partsOfC: number[],
+    isOther?: (x: ClusterGeom) => boolean,
+  ): ClusterGeom | undefined {
     const dim = this.m.dim;
     this.geoms.set(c.id, c);
     // Witnesses wholly inside c: then any other cluster containing the witness's other side overlaps c.
@@ -157,38 +169,30 @@ export class OverlapOracle {
         }
       }
     }
+    if (isOther && witnessTargets.size > 0) {
+      for (const id of [...witnessTargets].sort((p, q) => p - q)) {
+        const x = this.geoms.get(id);
+        if (!x || !isOther(x)) continue;
+        this.stats.checks++;
+        if (sphereGap(c, x, dim) === undefined) {
+          this.stats.sphereSkips++;
+          continue;
+        }
+        this.stats.witnessHits++;
+        return x;
+      }
+    }
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
-    const cc = c.centre;
     for (const x of others) {
       this.stats.checks++;
-      // Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
-      // (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
-      const xc = x.centre;
-      const reach = c.radius + x.radius;
-      const limit = reach * reach * (1 + 1e-9) + 1e-300;
-      let cd2 = 0;
-      let k = 0;
-      let far = false;
-      while (k < dim) {
-        const end = Math.min(k + 32, dim);
-        for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
-        if (cd2 > limit) {
-          far = true;
-          break;
-        }
-      }
-      if (far) {
+      const sg = sphereGap(c, x, dim);
+      if (sg === undefined) {
         this.stats.sphereSkips++;
         continue;
       }
-      const cd = Math.sqrt(cd2);
-      const gap = cd - c.radius - x.radius;
-      if (gap >= 0) {
-        this.stats.sphereSkips++;
-        continue;
-      }
+      const { gap, cd } = sg;
       if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
@@ -349,6 +353,28 @@ const KEY_BASE = 2 ** 26;
 function key(a: number, b: number): number {
   if (!(a >= 0 && b >= 0 && a < KEY_BASE && b < KEY_BASE)) throw new RangeError(`overlap: cluster ids must be in [0, ${KEY_BASE}), got ${a} and ${b}`);
   return a < b ? a * KEY_BASE + b : b * KEY_BASE + a;
+}
+
+/**
+ * Distance of the bounding spheres' centres and the gap between the spheres when they meet (gap < 0), else
+ * undefined. Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
+ * (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
+ */
+function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number): { gap: number; cd: number } | undefined {
+  const cc = c.centre;
+  const xc = x.centre;
+  const reach = c.radius + x.radius;
+  const limit = reach * reach * (1 + 1e-9) + 1e-300;
+  let cd2 = 0;
+  let k = 0;
+  while (k < dim) {
+    const end = Math.min(k + 32, dim);
+    for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
+    if (cd2 > limit) return undefined;
+  }
+  const cd = Math.sqrt(cd2);
+  const gap = cd - c.radius - x.radius;
+  return gap >= 0 ? undefined : { gap, cd };
 }
 
 /** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */
