@@ -351,7 +351,9 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
     {
       nextId,
       allow: (a, b, merged) => {
-        const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id]);
+        // merged.members is a's members then b's (a has the lower id): a's row sum is the start of g's. The radius
+        // waits until a witness has not already vetoed the merge.
+        const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id], { prefix: active.get(a.id), deferRadius: true });
         const others = lazyIterable(() => othersOf(g.label));
         const isOther = (x: ClusterGeom): boolean => x.label !== g.label && active.get(x.id) === x;
         const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id], isOther);

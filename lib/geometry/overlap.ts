@@ -15,7 +15,10 @@ export interface ClusterGeom {
   id: number;
   label: number;
   members: Int32Array;
+  /** Sum of the members' rows, added in member order (the centroid before the division). */
+  sum: Float64Array;
   centre: Float64Array;
+  /** Largest distance of a member from the centre; NaN until ensureRadius() when geomOf was asked to defer it. */
   radius: number;
   /** Ids of the two clusters this one was merged from, if any. */
   children?: [number, number];
@@ -60,25 +63,61 @@ export interface OverlapStats {
   corralDecided: number;
 }
 
-export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number]): ClusterGeom {
+export interface GeomOptions {
+  /**
+   * A cluster whose members are the first members of this one, in the same order (the lower-id part of a merge):
+   * its row sum is the start of this one's, so only the remaining rows are added (same additions, same result).
+   */
+  prefix?: ClusterGeom;
+  /** Leave the radius NaN (a second pass over the members) until ensureRadius(): vetoed merges often never need it. */
+  deferRadius?: boolean;
+}
+
+export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number], opts: GeomOptions = {}): ClusterGeom {
   const dim = m.dim;
-  const centre = new Float64Array(dim);
-  for (let i = 0; i < members.length; i++) {
-    const off = members[i] * dim;
-    for (let k = 0; k < dim; k++) centre[k] += m.data[off + k];
-  }
-  for (let k = 0; k < dim; k++) centre[k] /= members.length;
-  let r2 = 0;
-  for (let i = 0; i < members.length; i++) {
-    const off = members[i] * dim;
-    let s = 0;
-    for (let k = 0; k < dim; k++) {
-      const t = m.data[off + k] - centre[k];
-      s += t * t;
+  const prefix = opts.prefix;
+  let from = 0;
+  let sum: Float64Array;
+  if (prefix) {
+    const n = prefix.members.length;
+    if (n > members.length || prefix.members[0] !== members[0] || prefix.members[n - 1] !== members[n - 1]) {
+      throw new RangeError(`geomOf: cluster ${prefix.id} is not a prefix of the members of cluster ${id}`);
     }
+    sum = Float64Array.from(prefix.sum);
+    from = n;
+  } else sum = new Float64Array(dim);
+  for (let i = from; i < members.length; i++) {
+    const off = members[i] * dim;
+    for (let k = 0; k < dim; k++) sum[k] += m.data[off + k];
+  }
+  const centre = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) centre[k] = sum[k] / members.length;
+  const g: ClusterGeom = { id, label, members, sum, centre, radius: NaN, children };
+  if (!opts.deferRadius) ensureRadius(m, g);
+  return g;
+}
+
+/** Squared distance of row p from the centre, summed as the radius is (so that a subset's maximum never exceeds it). */
+function sqDistFromCentre(m: Matrix, p: number, centre: Float64Array): number {
+  const dim = m.dim;
+  const off = p * dim;
+  let s = 0;
+  for (let k = 0; k < dim; k++) {
+    const t = m.data[off + k] - centre[k];
+    s += t * t;
+  }
+  return s;
+}
+
+/** Computes a deferred radius (see GeomOptions.deferRadius). */
+export function ensureRadius(m: Matrix, g: ClusterGeom): void {
+  if (!Number.isNaN(g.radius)) return;
+  let r2 = 0;
+  for (let i = 0; i < g.members.length; i++) {
+    const s = sqDistFromCentre(m, g.members[i], g.centre);
     if (s > r2) r2 = s;
   }
-  return { id, label, members, centre, radius: Math.sqrt(r2), children };
+  g.radius = Math.sqrt(r2);
 }
 
 export class OverlapOracle {
@@ -155,7 +194,8 @@ export class OverlapOracle {
     const dim = this.m.dim;
     this.geoms.set(c.id, c);
     // Witnesses wholly inside c: then any other cluster containing the witness's other side overlaps c.
-    const witnessTargets = new Set<number>();
+    // (target id -> the witnessed points inside c, whose distances from c's centre bound its radius from below)
+    const witnessTargets = new Map<number, number[]>();
     if (this.witnessesByPoint.size > 0) {
       const inC = (p: number): boolean => partsOfC.includes(owner[p]);
       for (let i = 0; i < c.members.length; i++) {
@@ -165,15 +205,29 @@ export class OverlapOracle {
           const [mine, theirs] = inC(w.a[0]) ? [w.a, w.b] : [w.b, w.a];
           if (!mine.every(inC)) continue;
           const target = owner[theirs[0]];
-          if (theirs.every((p) => owner[p] === target)) witnessTargets.add(target);
+          if (!theirs.every((p) => owner[p] === target)) continue;
+          const pts = witnessTargets.get(target);
+          if (pts) pts.push(...mine);
+          else witnessTargets.set(target, [...mine]);
         }
       }
     }
     if (isOther && witnessTargets.size > 0) {
-      for (const id of [...witnessTargets].sort((p, q) => p - q)) {
+      for (const id of [...witnessTargets.keys()].sort((p, q) => p - q)) {
         const x = this.geoms.get(id);
         if (!x || !isOther(x)) continue;
         this.stats.checks++;
+        // With the radius deferred, first try a lower bound (the witness points' distances, summed as the radius
+        // is): spheres that meet with it meet with the true radius (every step of sphereGap is monotone in it).
+        if (Number.isNaN(c.radius)) {
+          let r2 = 0;
+          for (const p of witnessTargets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, c.centre));
+          if (sphereGap(c, x, dim, Math.sqrt(r2)) !== undefined) {
+            this.stats.witnessHits++;
+            return x;
+          }
+          ensureRadius(this.m, c);
+        }
         if (sphereGap(c, x, dim) === undefined) {
           this.stats.sphereSkips++;
           continue;
@@ -182,6 +236,7 @@ export class OverlapOracle {
         return x;
       }
     }
+    ensureRadius(this.m, c);
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
@@ -259,7 +314,7 @@ export class OverlapOracle {
       ? { warmA: best.rowsA, warmB: best.rowsB, warmWeightA: best.wA, warmWeightB: best.wB }
       : { warmA, warmB };
     const t0 = performance.now();
-    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm });
+    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm, sphereA: a, sphereB: b });
     this.stats.hullSeconds += (performance.now() - t0) / 1000;
     this.stats.hullSolves++;
     this.stats.hullIterations += r.iterations;
@@ -360,10 +415,10 @@ function key(a: number, b: number): number {
  * undefined. Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
  * (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
  */
-function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number): { gap: number; cd: number } | undefined {
+function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number, cRadius = c.radius): { gap: number; cd: number } | undefined {
   const cc = c.centre;
   const xc = x.centre;
-  const reach = c.radius + x.radius;
+  const reach = cRadius + x.radius;
   const limit = reach * reach * (1 + 1e-9) + 1e-300;
   let cd2 = 0;
   let k = 0;
@@ -373,7 +428,7 @@ function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number): { gap: number; 
     if (cd2 > limit) return undefined;
   }
   const cd = Math.sqrt(cd2);
-  const gap = cd - c.radius - x.radius;
+  const gap = cd - cRadius - x.radius;
   return gap >= 0 ? undefined : { gap, cd };
 }
 
