@@ -18,7 +18,7 @@ import { Progress, ProgressSink, silentSink } from "../util/progress";
 import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
 import { checkLabels, Matrix } from "./matrix";
-import { ClusterGeom, geomOf, OverlapOracle, OverlapStats } from "./overlap";
+import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool } from "./overlap";
 
 export interface DirectProbeOptions {
   hull?: HullOptions;
@@ -309,33 +309,15 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 /** Merging with a check before every merge, from the given clusters (the reference's forward phase). */
 function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
-  // Active clusters per label in dense arrays (swap-remove), so "every cluster of another label" is a few array
-  // concatenations, built only when the overlap witnesses do not decide a merge.
-  const byLabel = new Map<number, ClusterGeom[]>();
-  const slot = new Map<number, number>();
+  // Every active cluster's bounding sphere in flat arrays: the others of a merge are the pool's other labels.
+  const pool = new SpherePool(m.dim);
   const add = (c: ClusterGeom): void => {
     active.set(c.id, c);
-    let list = byLabel.get(c.label);
-    if (!list) byLabel.set(c.label, (list = []));
-    slot.set(c.id, list.length);
-    list.push(c);
+    pool.add(c);
   };
   const remove = (id: number): void => {
-    const c = active.get(id)!;
     active.delete(id);
-    const list = byLabel.get(c.label)!;
-    const at = slot.get(id)!;
-    const last = list.pop()!;
-    if (last !== c) {
-      list[at] = last;
-      slot.set(last.id, at);
-    }
-    slot.delete(id);
-  };
-  const othersOf = (label: number): ClusterGeom[] => {
-    const out: ClusterGeom[] = [];
-    for (const [l, list] of byLabel) if (l !== label) for (let i = 0; i < list.length; i++) out.push(list[i]);
-    return out;
+    pool.remove(id);
   };
   const owner = new Int32Array(m.n);
   oracle.register(start);
@@ -351,12 +333,14 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
     {
       nextId,
       allow: (a, b, merged) => {
+        if (oracle.witnessedMergeOverlap(active.get(a.id)!, active.get(b.id)!, merged.members, owner, pool)) {
+          stats.vetoedMerges++;
+          return false;
+        }
         // merged.members is a's members then b's (a has the lower id): a's row sum is the start of g's. The radius
         // waits until a witness has not already vetoed the merge.
         const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id], { prefix: active.get(a.id), deferRadius: true });
-        const others = lazyIterable(() => othersOf(g.label));
-        const isOther = (x: ClusterGeom): boolean => x.label !== g.label && active.get(x.id) === x;
-        const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id], isOther);
+        const hit = oracle.firstOverlap(g, pool, owner, [a.id, b.id]);
         if (hit) {
           // The candidate's id is reused by the next candidate: drop what was learnt under it.
           oracle.forget([merged.id]);
