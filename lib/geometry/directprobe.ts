@@ -296,12 +296,13 @@ function buildState(
 /** True if no two clusters of different labels overlap, checking only pairs with at least one `fresh` cluster. */
 function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
   oracle.register(clusters);
+  const pool = new SpherePool(oracle.dim);
+  for (const c of clusters) pool.add(c);
   // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
   for (const c of clusters) {
     if (!fresh(c) || c.members.length < 2) continue;
-    const isOther = (x: ClusterGeom): boolean => x.label !== c.label && (x.id < c.id || !fresh(x) || x.members.length < 2);
-    const others = lazyIterable(() => clusters.filter(isOther));
-    if (oracle.firstOverlap(c, others, owner, [c.id], isOther)) return false;
+    const pairNotDone = (x: ClusterGeom): boolean => x.id < c.id || !fresh(x) || x.members.length < 2;
+    if (oracle.firstOverlap(c, pool, owner, [c.id], pairNotDone)) return false;
   }
   return true;
 }
@@ -364,9 +365,4 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
   );
   progress.finish(stats.checkedMerges, { clusters: clusters.length, vetoed: stats.vetoedMerges });
   return clusters;
-}
-
-/** An iterable whose items are computed only if (and when) it is iterated. */
-function lazyIterable<T>(make: () => T[]): Iterable<T> {
-  return { [Symbol.iterator]: () => make()[Symbol.iterator]() };
 }

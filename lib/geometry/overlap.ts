@@ -209,6 +209,10 @@ export class OverlapOracle {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
   }
 
+  get dim(): number {
+    return this.m.dim;
+  }
+
   get certCount(): number {
     return this.certs.size;
   }
@@ -241,7 +245,8 @@ export class OverlapOracle {
    * cluster of another label) is only iterated when no witness decides. The answer may then be a different
    * overlapping cluster than without `isOther`, never a different yes/no.
    *
-   * `others` may be a SpherePool: then its clusters of labels other than c's are the others (and isOther is implied).
+   * `others` may be a SpherePool: then the others are its clusters of labels other than c's (that also pass isOther,
+   * if given).
    */
   firstOverlap(
     c: ClusterGeom,
@@ -252,9 +257,10 @@ export class OverlapOracle {
   ): ClusterGeom | undefined {
     const dim = this.m.dim;
     this.geoms.set(c.id, c);
+    const narrow = isOther;
     if (others instanceof SpherePool) {
       const pool = others;
-      isOther = (x) => x.label !== c.label && pool.has(x);
+      isOther = (x) => x.label !== c.label && pool.has(x) && (!narrow || narrow(x));
     }
     const witnessTargets = this.witnessTargets(c.members, owner, partsOfC);
     if (isOther && witnessTargets.size > 0) {
@@ -285,7 +291,7 @@ export class OverlapOracle {
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
-    if (others instanceof SpherePool) this.scanPool(c, others, candidates);
+    if (others instanceof SpherePool) this.scanPool(c, others, candidates, narrow);
     else for (const x of others) {
       this.stats.checks++;
       const sg = sphereGap(c, x, dim);
@@ -398,7 +404,7 @@ export class OverlapOracle {
   }
 
   /** sphereGap over the pool's clusters of other labels (the same arithmetic on the flat copies of the centres). */
-  private scanPool(c: ClusterGeom, pool: SpherePool, candidates: { x: ClusterGeom; gap: number; cd: number }[]): void {
+  private scanPool(c: ClusterGeom, pool: SpherePool, candidates: { x: ClusterGeom; gap: number; cd: number }[], narrow?: (x: ClusterGeom) => boolean): void {
     const dim = this.m.dim;
     const { centres, radii, labels } = pool;
     const cc = c.centre;
@@ -437,6 +443,7 @@ export class OverlapOracle {
         continue;
       }
       const x = pool.geoms[s];
+      if (narrow && !narrow(x)) continue;
       if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
