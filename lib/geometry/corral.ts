@@ -36,6 +36,9 @@ export interface CorralOptions {
   warm?: { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] };
   /** Candidate pool per side priced between full passes (default 48). */
   poolSize?: number;
+  /** The centroids of A and B, if known (bit-identical to summing the rows in order and dividing): saves a pass. */
+  centreA?: Float64Array;
+  centreB?: Float64Array;
 }
 
 export interface CorralResult {
@@ -290,12 +293,13 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   const nA = A.rows.length;
   const nB = B.rows.length;
   // Centre on the midpoint of the two centroids; scale the lift to the points' spread.
-  const cA = new Float64Array(dim);
-  const cB = new Float64Array(dim);
-  for (const [set, c] of [
-    [A, cA],
-    [B, cB],
+  const cA = opts.centreA ?? new Float64Array(dim);
+  const cB = opts.centreB ?? new Float64Array(dim);
+  for (const [set, c, known] of [
+    [A, cA, opts.centreA !== undefined],
+    [B, cB, opts.centreB !== undefined],
   ] as const) {
+    if (known) continue;
     for (let i = 0; i < set.rows.length; i++) {
       const off = set.rows[i] * dim;
       for (let k = 0; k < dim; k++) c[k] += set.m.data[off + k];

@@ -18,7 +18,7 @@ import { Progress, ProgressSink, silentSink } from "../util/progress";
 import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
 import { checkLabels, Matrix } from "./matrix";
-import { ClusterGeom, geomOf, OverlapOracle, OverlapStats } from "./overlap";
+import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool } from "./overlap";
 
 export interface DirectProbeOptions {
   hull?: HullOptions;
@@ -296,11 +296,13 @@ function buildState(
 /** True if no two clusters of different labels overlap, checking only pairs with at least one `fresh` cluster. */
 function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
   oracle.register(clusters);
+  const pool = new SpherePool(oracle.dim);
+  for (const c of clusters) pool.add(c);
   // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
   for (const c of clusters) {
     if (!fresh(c) || c.members.length < 2) continue;
-    const others = clusters.filter((x) => x.label !== c.label && (x.id < c.id || !fresh(x) || x.members.length < 2));
-    if (oracle.firstOverlap(c, others, owner, [c.id])) return false;
+    const pairNotDone = (x: ClusterGeom): boolean => x.id < c.id || !fresh(x) || x.members.length < 2;
+    if (oracle.firstOverlap(c, pool, owner, [c.id], pairNotDone)) return false;
   }
   return true;
 }
@@ -308,10 +310,20 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 /** Merging with a check before every merge, from the given clusters (the reference's forward phase). */
 function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
+  // Every active cluster's bounding sphere in flat arrays: the others of a merge are the pool's other labels.
+  const pool = new SpherePool(m.dim);
+  const add = (c: ClusterGeom): void => {
+    active.set(c.id, c);
+    pool.add(c);
+  };
+  const remove = (id: number): void => {
+    active.delete(id);
+    pool.remove(id);
+  };
   const owner = new Int32Array(m.n);
   oracle.register(start);
   for (const c of start) {
-    active.set(c.id, c);
+    add(c);
     c.members.forEach((p) => (owner[p] = c.id));
   }
   const progress = new Progress("directprobe checked merging", undefined, "merges", sink);
@@ -322,10 +334,14 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
     {
       nextId,
       allow: (a, b, merged) => {
-        const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id]);
-        const others: ClusterGeom[] = [];
-        for (const x of active.values()) if (x.label !== g.label) others.push(x);
-        const hit = oracle.firstOverlap(g, others, owner, [a.id, b.id]);
+        if (oracle.witnessedMergeOverlap(active.get(a.id)!, active.get(b.id)!, merged.members, owner, pool)) {
+          stats.vetoedMerges++;
+          return false;
+        }
+        // merged.members is a's members then b's (a has the lower id): a's row sum is the start of g's. The radius
+        // waits until a witness has not already vetoed the merge.
+        const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id], { prefix: active.get(a.id), deferRadius: true });
+        const hit = oracle.firstOverlap(g, pool, owner, [a.id, b.id]);
         if (hit) {
           // The candidate's id is reused by the next candidate: drop what was learnt under it.
           oracle.forget([merged.id]);
@@ -337,9 +353,9 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
       },
       onMerge: (rec, count) => {
         const g = pending!;
-        active.delete(rec.a);
-        active.delete(rec.b);
-        active.set(g.id, g);
+        remove(rec.a);
+        remove(rec.b);
+        add(g);
         g.members.forEach((p) => (owner[p] = g.id));
         oracle.forget([rec.a, rec.b]);
         stats.checkedMerges++;

@@ -58,6 +58,13 @@ export interface HullOptions {
    * rounding stops it undecided; "mdm": only the MDM iterations and the LP (for comparisons).
    */
   solver?: "corral" | "mdm";
+  /**
+   * sphereOf(A) and sphereOf(B) when the caller already has them (DirectProbe keeps every cluster's centroid and
+   * radius, computed by the same loop): saves two passes over each point set per solve. Must be bit-identical to
+   * what sphereOf would return, or the answers may differ in the last bits.
+   */
+  sphereA?: { centre: Float64Array; radius: number };
+  sphereB?: { centre: Float64Array; radius: number };
 }
 
 export interface HullResult {
@@ -310,8 +317,8 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   const maxIterations = opts.maxIterations ?? DEFAULTS.maxIterations;
   const useLp = (opts.useLp ?? false) && lpReady();
 
-  const sa = sphereOf(A);
-  const sb = sphereOf(B);
+  const sa = opts.sphereA ?? sphereOf(A);
+  const sb = opts.sphereB ?? sphereOf(B);
   let cd2 = 0;
   for (let k = 0; k < dim; k++) cd2 += (sa.centre[k] - sb.centre[k]) ** 2;
   const scale = Math.max(Math.sqrt(cd2) + sa.radius + sb.radius, 1e-300);
@@ -323,7 +330,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   let warmA = opts.warmA;
   let warmB = opts.warmB;
   if ((opts.solver ?? "corral") === "corral") {
-    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts) });
+    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts), centreA: sa.centre, centreB: sb.centre });
     if (c.status !== "undecided") {
       return {
         status: c.status,

@@ -15,7 +15,10 @@ export interface ClusterGeom {
   id: number;
   label: number;
   members: Int32Array;
+  /** Sum of the members' rows, added in member order (the centroid before the division). */
+  sum: Float64Array;
   centre: Float64Array;
+  /** Largest distance of a member from the centre; NaN until ensureRadius() when geomOf was asked to defer it. */
   radius: number;
   /** Ids of the two clusters this one was merged from, if any. */
   children?: [number, number];
@@ -60,25 +63,118 @@ export interface OverlapStats {
   corralDecided: number;
 }
 
-export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number]): ClusterGeom {
+export interface GeomOptions {
+  /**
+   * A cluster whose members are the first members of this one, in the same order (the lower-id part of a merge):
+   * its row sum is the start of this one's, so only the remaining rows are added (same additions, same result).
+   */
+  prefix?: ClusterGeom;
+  /** Leave the radius NaN (a second pass over the members) until ensureRadius(): vetoed merges often never need it. */
+  deferRadius?: boolean;
+}
+
+export function geomOf(m: Matrix, id: number, label: number, members: Int32Array, children?: [number, number], opts: GeomOptions = {}): ClusterGeom {
   const dim = m.dim;
-  const centre = new Float64Array(dim);
-  for (let i = 0; i < members.length; i++) {
-    const off = members[i] * dim;
-    for (let k = 0; k < dim; k++) centre[k] += m.data[off + k];
-  }
-  for (let k = 0; k < dim; k++) centre[k] /= members.length;
-  let r2 = 0;
-  for (let i = 0; i < members.length; i++) {
-    const off = members[i] * dim;
-    let s = 0;
-    for (let k = 0; k < dim; k++) {
-      const t = m.data[off + k] - centre[k];
-      s += t * t;
+  const prefix = opts.prefix;
+  let from = 0;
+  let sum: Float64Array;
+  if (prefix) {
+    const n = prefix.members.length;
+    if (n > members.length || prefix.members[0] !== members[0] || prefix.members[n - 1] !== members[n - 1]) {
+      throw new RangeError(`geomOf: cluster ${prefix.id} is not a prefix of the members of cluster ${id}`);
     }
+    sum = Float64Array.from(prefix.sum);
+    from = n;
+  } else sum = new Float64Array(dim);
+  for (let i = from; i < members.length; i++) {
+    const off = members[i] * dim;
+    for (let k = 0; k < dim; k++) sum[k] += m.data[off + k];
+  }
+  const centre = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) centre[k] = sum[k] / members.length;
+  const g: ClusterGeom = { id, label, members, sum, centre, radius: NaN, children };
+  if (!opts.deferRadius) ensureRadius(m, g);
+  return g;
+}
+
+/** Squared distance of row p from the centre, summed as the radius is (so that a subset's maximum never exceeds it). */
+function sqDistFromCentre(m: Matrix, p: number, centre: Float64Array): number {
+  const dim = m.dim;
+  const off = p * dim;
+  let s = 0;
+  for (let k = 0; k < dim; k++) {
+    const t = m.data[off + k] - centre[k];
+    s += t * t;
+  }
+  return s;
+}
+
+/** Computes a deferred radius (see GeomOptions.deferRadius). */
+export function ensureRadius(m: Matrix, g: ClusterGeom): void {
+  if (!Number.isNaN(g.radius)) return;
+  let r2 = 0;
+  for (let i = 0; i < g.members.length; i++) {
+    const s = sqDistFromCentre(m, g.members[i], g.centre);
     if (s > r2) r2 = s;
   }
-  return { id, label, members, centre, radius: Math.sqrt(r2), children };
+  g.radius = Math.sqrt(r2);
+}
+
+/**
+ * Clusters with their bounding spheres in flat arrays (centres one after the other), so that scanning every
+ * cluster of another label reads contiguous memory instead of one small array per cluster: that scan was 30% of
+ * DirectProbe's time on 30,000 POS points (363 million sphere tests, most of them cache misses).
+ */
+export class SpherePool {
+  size = 0;
+  centres = new Float64Array(0);
+  radii = new Float64Array(0);
+  labels = new Int32Array(0);
+  geoms: ClusterGeom[] = [];
+  private slotOf = new Map<number, number>();
+
+  constructor(readonly dim: number) {}
+
+  has(x: ClusterGeom): boolean {
+    const s = this.slotOf.get(x.id);
+    return s !== undefined && this.geoms[s] === x;
+  }
+
+  add(g: ClusterGeom): void {
+    if (Number.isNaN(g.radius)) throw new RangeError(`SpherePool: cluster ${g.id} has no radius yet (ensureRadius first)`);
+    if (this.slotOf.has(g.id)) throw new RangeError(`SpherePool: cluster ${g.id} is already in the pool`);
+    const dim = this.dim;
+    if (this.size === this.radii.length) {
+      const cap = Math.max(64, this.size * 2);
+      const centres = new Float64Array(cap * dim);
+      centres.set(this.centres);
+      this.centres = centres;
+      this.radii = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.radii[i] : 0));
+      this.labels = Int32Array.from({ length: cap }, (_, i) => (i < this.size ? this.labels[i] : 0));
+    }
+    const s = this.size++;
+    this.centres.set(g.centre, s * dim);
+    this.radii[s] = g.radius;
+    this.labels[s] = g.label;
+    this.geoms[s] = g;
+    this.slotOf.set(g.id, s);
+  }
+
+  remove(id: number): void {
+    const s = this.slotOf.get(id);
+    if (s === undefined) throw new RangeError(`SpherePool: cluster ${id} is not in the pool`);
+    const last = --this.size;
+    if (s !== last) {
+      const dim = this.dim;
+      this.centres.copyWithin(s * dim, last * dim, (last + 1) * dim);
+      this.radii[s] = this.radii[last];
+      this.labels[s] = this.labels[last];
+      this.geoms[s] = this.geoms[last];
+      this.slotOf.set(this.geoms[s].id, s);
+    }
+    this.geoms.length = last;
+    this.slotOf.delete(id);
+  }
 }
 
 export class OverlapOracle {
@@ -113,6 +209,10 @@ export class OverlapOracle {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
   }
 
+  get dim(): number {
+    return this.m.dim;
+  }
+
   get certCount(): number {
     return this.certs.size;
   }
@@ -138,57 +238,68 @@ export class OverlapOracle {
    * The first cluster in `others` (all of another label) whose hull overlaps `c`'s, or undefined.
    * `owner[p]` is the id of the cluster holding point p among `c`'s parts and `others` (for witnesses);
    * `partsOfC` are the ids whose points make up c there (c itself, or its two children before the merge).
+   *
+   * `isOther`, when given, tells whether a cluster is in `others`: then the stored overlap witnesses are consulted
+   * before `others` is scanned at all, and a witnessed overlap (which also passes the bounding-sphere test, as the
+   * scan would require) is returned at once. Most of DirectProbe's vetoed merges end there, and `others` (every
+   * cluster of another label) is only iterated when no witness decides. The answer may then be a different
+   * overlapping cluster than without `isOther`, never a different yes/no.
+   *
+   * `others` may be a SpherePool: then the others are its clusters of labels other than c's (that also pass isOther,
+   * if given).
    */
-  firstOverlap(c: ClusterGeom, others: Iterable<ClusterGeom>, owner: Int32Array, partsOfC: number[]): ClusterGeom | undefined {
+  firstOverlap(
+    c: ClusterGeom,
+    others: Iterable<ClusterGeom> | SpherePool,
+    owner: Int32Array,
+    partsOfC: number[],
+    isOther?: (x: ClusterGeom) => boolean,
+  ): ClusterGeom | undefined {
     const dim = this.m.dim;
     this.geoms.set(c.id, c);
-    // Witnesses wholly inside c: then any other cluster containing the witness's other side overlaps c.
-    const witnessTargets = new Set<number>();
-    if (this.witnessesByPoint.size > 0) {
-      const inC = (p: number): boolean => partsOfC.includes(owner[p]);
-      for (let i = 0; i < c.members.length; i++) {
-        const ws = this.witnessesByPoint.get(c.members[i]);
-        if (!ws) continue;
-        for (const w of ws) {
-          const [mine, theirs] = inC(w.a[0]) ? [w.a, w.b] : [w.b, w.a];
-          if (!mine.every(inC)) continue;
-          const target = owner[theirs[0]];
-          if (theirs.every((p) => owner[p] === target)) witnessTargets.add(target);
+    const narrow = isOther;
+    if (others instanceof SpherePool) {
+      const pool = others;
+      isOther = (x) => x.label !== c.label && pool.has(x) && (!narrow || narrow(x));
+    }
+    const witnessTargets = this.witnessTargets(c.members, owner, partsOfC);
+    if (isOther && witnessTargets.size > 0) {
+      for (const id of [...witnessTargets.keys()].sort((p, q) => p - q)) {
+        const x = this.geoms.get(id);
+        if (!x || !isOther(x)) continue;
+        this.stats.checks++;
+        // With the radius deferred, first try a lower bound (the witness points' distances, summed as the radius
+        // is): spheres that meet with it meet with the true radius (every step of sphereGap is monotone in it).
+        if (Number.isNaN(c.radius)) {
+          let r2 = 0;
+          for (const p of witnessTargets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, c.centre));
+          if (sphereGap(c, x, dim, Math.sqrt(r2)) !== undefined) {
+            this.stats.witnessHits++;
+            return x;
+          }
+          ensureRadius(this.m, c);
         }
+        if (sphereGap(c, x, dim) === undefined) {
+          this.stats.sphereSkips++;
+          continue;
+        }
+        this.stats.witnessHits++;
+        return x;
       }
     }
+    ensureRadius(this.m, c);
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
-    const cc = c.centre;
-    for (const x of others) {
+    if (others instanceof SpherePool) this.scanPool(c, others, candidates, narrow);
+    else for (const x of others) {
       this.stats.checks++;
-      // Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
-      // (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
-      const xc = x.centre;
-      const reach = c.radius + x.radius;
-      const limit = reach * reach * (1 + 1e-9) + 1e-300;
-      let cd2 = 0;
-      let k = 0;
-      let far = false;
-      while (k < dim) {
-        const end = Math.min(k + 32, dim);
-        for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
-        if (cd2 > limit) {
-          far = true;
-          break;
-        }
-      }
-      if (far) {
+      const sg = sphereGap(c, x, dim);
+      if (sg === undefined) {
         this.stats.sphereSkips++;
         continue;
       }
-      const cd = Math.sqrt(cd2);
-      const gap = cd - c.radius - x.radius;
-      if (gap >= 0) {
-        this.stats.sphereSkips++;
-        continue;
-      }
+      const { gap, cd } = sg;
       if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
@@ -212,6 +323,132 @@ export class OverlapOracle {
       if (!this.solve(c, x)) return x;
     }
     return undefined;
+  }
+
+  /**
+   * Witnesses wholly inside the point set `members` (made of the clusters `partsOfC` under `owner`): then any other
+   * cluster containing the witness's other side overlaps it. Returns target id -> the witnessed points inside
+   * `members` (whose distances from its centre bound its radius from below).
+   */
+  private witnessTargets(members: Int32Array, owner: Int32Array, partsOfC: number[]): Map<number, number[]> {
+    const targets = new Map<number, number[]>();
+    if (this.witnessesByPoint.size === 0) return targets;
+    const inC = (p: number): boolean => partsOfC.includes(owner[p]);
+    for (let i = 0; i < members.length; i++) {
+      const ws = this.witnessesByPoint.get(members[i]);
+      if (!ws) continue;
+      for (const w of ws) {
+        const [mine, theirs] = inC(w.a[0]) ? [w.a, w.b] : [w.b, w.a];
+        if (!mine.every(inC)) continue;
+        const target = owner[theirs[0]];
+        if (!theirs.every((p) => owner[p] === target)) continue;
+        const pts = targets.get(target);
+        if (pts) pts.push(...mine);
+        else targets.set(target, [...mine]);
+      }
+    }
+    return targets;
+  }
+
+  /**
+   * True if a stored witness proves that the merge of a and b (`members`: a's then b's) overlaps a cluster of
+   * another label in `pool`, decided without the merged cluster's exact geometry; false: not decided here (ask
+   * firstOverlap). firstOverlap would return such a target only if the bounding spheres meet (sphereGap < 0), which
+   * needs the centroid (a pass over all members) and the radius (a second pass). Here the centroid comes from the
+   * children's centroids in O(dim), and the radius is bounded from below by the witness points' distances, as in
+   * firstOverlap; the spheres must then meet by a margin far above what rounding can move (the children's
+   * centroids and the sequential sum differ by at most about members * 2^-52 * the mean norm of the points, and
+   * the margin is over 2,000 times twice that, plus 1e-9 of the scale), so the answer is firstOverlap's. Vetoed merges, most
+   * of DirectProbe's proposals at the end, then cost a witness lookup instead of passes over a large cluster.
+   */
+  witnessedMergeOverlap(a: ClusterGeom, b: ClusterGeom, members: Int32Array, owner: Int32Array, pool: SpherePool): boolean {
+    const targets = this.witnessTargets(members, owner, [a.id, b.id]);
+    if (targets.size === 0) return false;
+    const dim = this.m.dim;
+    const n = members.length;
+    const centre = new Float64Array(dim);
+    let cn2 = 0;
+    for (let k = 0; k < dim; k++) {
+      centre[k] = (a.members.length * a.centre[k] + b.members.length * b.centre[k]) / n;
+      cn2 += centre[k] * centre[k];
+    }
+    // Upper bound of the merged radius (each child's ball lies in the merged centre's ball of this radius).
+    let rUp = 0;
+    for (const ch of [a, b]) {
+      let d2 = 0;
+      for (let k = 0; k < dim; k++) d2 += (centre[k] - ch.centre[k]) ** 2;
+      rUp = Math.max(rUp, Math.sqrt(d2) + ch.radius);
+    }
+    for (const id of [...targets.keys()].sort((p, q) => p - q)) {
+      const x = this.geoms.get(id);
+      if (!x || x.label === a.label || !pool.has(x)) continue;
+      let r2 = 0;
+      for (const p of targets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
+      const rLow = Math.sqrt(r2);
+      let cd2 = 0;
+      let xn2 = 0;
+      for (let k = 0; k < dim; k++) {
+        cd2 += (centre[k] - x.centre[k]) ** 2;
+        xn2 += x.centre[k] * x.centre[k];
+      }
+      const cd = Math.sqrt(cd2);
+      const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
+      const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
+      if (cd - rLow - x.radius < -margin) {
+        this.stats.checks++;
+        this.stats.witnessHits++;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** sphereGap over the pool's clusters of other labels (the same arithmetic on the flat copies of the centres). */
+  private scanPool(c: ClusterGeom, pool: SpherePool, candidates: { x: ClusterGeom; gap: number; cd: number }[], narrow?: (x: ClusterGeom) => boolean): void {
+    const dim = this.m.dim;
+    const { centres, radii, labels } = pool;
+    const cc = c.centre;
+    const rc = c.radius;
+    let checks = 0;
+    let skips = 0;
+    for (let s = 0; s < pool.size; s++) {
+      if (labels[s] === c.label) continue;
+      checks++;
+      const rx = radii[s];
+      const reach = rc + rx;
+      const limit = reach * reach * (1 + 1e-9) + 1e-300;
+      const off = s * dim;
+      let cd2 = 0;
+      let k = 0;
+      let far = false;
+      while (k < dim) {
+        const end = Math.min(k + 32, dim);
+        for (; k < end; k++) {
+          const t = cc[k] - centres[off + k];
+          cd2 += t * t;
+        }
+        if (cd2 > limit) {
+          far = true;
+          break;
+        }
+      }
+      if (far) {
+        skips++;
+        continue;
+      }
+      const cd = Math.sqrt(cd2);
+      const gap = cd - rc - rx;
+      if (gap >= 0) {
+        skips++;
+        continue;
+      }
+      const x = pool.geoms[s];
+      if (narrow && !narrow(x)) continue;
+      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      candidates.push({ x, gap, cd });
+    }
+    this.stats.checks += checks;
+    this.stats.sphereSkips += skips;
   }
 
   /** Separated-or-not for one pair, through the solver (and its caches). */
@@ -255,7 +492,7 @@ export class OverlapOracle {
       ? { warmA: best.rowsA, warmB: best.rowsB, warmWeightA: best.wA, warmWeightB: best.wB }
       : { warmA, warmB };
     const t0 = performance.now();
-    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm });
+    const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm, sphereA: a, sphereB: b });
     this.stats.hullSeconds += (performance.now() - t0) / 1000;
     this.stats.hullSolves++;
     this.stats.hullIterations += r.iterations;
@@ -349,6 +586,28 @@ const KEY_BASE = 2 ** 26;
 function key(a: number, b: number): number {
   if (!(a >= 0 && b >= 0 && a < KEY_BASE && b < KEY_BASE)) throw new RangeError(`overlap: cluster ids must be in [0, ${KEY_BASE}), got ${a} and ${b}`);
   return a < b ? a * KEY_BASE + b : b * KEY_BASE + a;
+}
+
+/**
+ * Distance of the bounding spheres' centres and the gap between the spheres when they meet (gap < 0), else
+ * undefined. Partial distance: most pairs are far apart, and a partial sum of squares already past (r_c + r_x)^2
+ * (with a margin far above rounding) proves the spheres disjoint; otherwise the full sum, in the same order.
+ */
+function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number, cRadius = c.radius): { gap: number; cd: number } | undefined {
+  const cc = c.centre;
+  const xc = x.centre;
+  const reach = cRadius + x.radius;
+  const limit = reach * reach * (1 + 1e-9) + 1e-300;
+  let cd2 = 0;
+  let k = 0;
+  while (k < dim) {
+    const end = Math.min(k + 32, dim);
+    for (; k < end; k++) cd2 += (cc[k] - xc[k]) ** 2;
+    if (cd2 > limit) return undefined;
+  }
+  const cd = Math.sqrt(cd2);
+  const gap = cd - cRadius - x.radius;
+  return gap >= 0 ? undefined : { gap, cd };
 }
 
 /** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */

@@ -1,0 +1,115 @@
+import { test } from "node:test";
+import * as assert from "node:assert/strict";
+import { makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { ClusterGeom, ensureRadius, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
+import { Rng } from "../lib/util/rng";
+
+/** Points around a few centres per label, with labels interleaved so that some clusters of different labels overlap. */
+function points(seed: number, n: number, dim: number, labels: number): { m: Matrix; y: Int32Array } {
+  const rng = new Rng(seed);
+  const m = makeMatrix(n, dim);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % labels;
+    for (let k = 0; k < dim; k++) m.data[i * dim + k] = 3 + rng.normal() * 2;
+  }
+  return { m, y };
+}
+
+/** Clusters of 1 to 6 consecutive same-label points. */
+function clusters(m: Matrix, y: Int32Array, labels: number, rng: Rng): ClusterGeom[] {
+  const byLabel = Array.from({ length: labels }, () => [] as number[]);
+  for (let i = 0; i < m.n; i++) byLabel[y[i]].push(i);
+  const out: ClusterGeom[] = [];
+  for (const list of byLabel) {
+    for (let i = 0; i < list.length; ) {
+      const size = 1 + rng.int(6);
+      out.push(geomOf(m, out.length, y[list[i]], Int32Array.from(list.slice(i, i + size))));
+      i += size;
+    }
+  }
+  return out;
+}
+
+test("geomOf: a prefix's row sum and a deferred radius give bit-identical geometry", () => {
+  const { m } = points(1, 40, 7, 1);
+  const rows = Int32Array.from({ length: 40 }, (_, i) => (i * 13) % 40);
+  const whole = geomOf(m, 0, 0, rows);
+  const head = geomOf(m, 1, 0, rows.slice(0, 17));
+  const fromHead = geomOf(m, 2, 0, rows, undefined, { prefix: head, deferRadius: true });
+  assert.ok(Number.isNaN(fromHead.radius));
+  ensureRadius(m, fromHead);
+  assert.deepEqual(Array.from(fromHead.centre), Array.from(whole.centre));
+  assert.equal(fromHead.radius, whole.radius);
+  assert.throws(() => geomOf(m, 3, 0, rows, undefined, { prefix: geomOf(m, 4, 0, rows.slice(1, 5)) }), /not a prefix/);
+});
+
+test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests as the list of other clusters", () => {
+  const labels = 3;
+  const { m, y } = points(2, 120, 5, labels);
+  const all = clusters(m, y, labels, new Rng(3));
+  const pool = new SpherePool(m.dim);
+  all.forEach((c) => pool.add(c));
+  // Removing and re-adding moves clusters between slots; the scan must not depend on slot order.
+  for (const c of all.slice(0, 10)) pool.remove(c.id);
+  for (const c of all.slice(0, 10)) pool.add(c);
+  const owner = new Int32Array(m.n);
+  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
+  let overlaps = 0;
+  const viaList = new OverlapOracle(m);
+  const viaPool = new OverlapOracle(m);
+  for (const c of all) {
+    const others = all.filter((x) => x.label !== c.label);
+    const a = viaList.firstOverlap(c, others, owner, [c.id]);
+    const b = viaPool.firstOverlap(c, pool, owner, [c.id]);
+    assert.equal(b !== undefined, a !== undefined, `cluster ${c.id}`);
+    if (a) overlaps++;
+  }
+  assert.ok(overlaps > 0 && overlaps < all.length, `expected some but not all clusters to overlap another label, got ${overlaps} of ${all.length}`);
+  // Without stored witnesses both scan every other cluster: the same sphere tests with the same outcomes.
+  for (const c of all.slice(0, 20)) {
+    const list = new OverlapOracle(m);
+    const flat = new OverlapOracle(m);
+    list.firstOverlap(c, all.filter((x) => x.label !== c.label), owner, [c.id]);
+    flat.firstOverlap(c, pool, owner, [c.id]);
+    assert.equal(flat.stats.checks, list.stats.checks);
+    assert.equal(flat.stats.sphereSkips, list.stats.sphereSkips);
+  }
+  assert.throws(() => pool.add(all[0]), /already in the pool/);
+});
+
+test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and decides most of the witnessed ones", () => {
+  const labels = 2;
+  const { m, y } = points(4, 160, 4, labels);
+  const all = clusters(m, y, labels, new Rng(5));
+  const pool = new SpherePool(m.dim);
+  all.forEach((c) => pool.add(c));
+  const owner = new Int32Array(m.n);
+  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
+  const oracle = new OverlapOracle(m);
+  oracle.register(all);
+  const nextId = all.length;
+  let witnessed = 0;
+  let vetoed = 0;
+  // Propose merges of same-label neighbours twice: the overlaps found leave witnesses, which later proposals can use.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i + 1 < all.length; i++) {
+      const [a, b] = [all[i], all[i + 1]];
+      if (a.label !== b.label) continue;
+      const members = new Int32Array(a.members.length + b.members.length);
+      members.set(a.members, 0);
+      members.set(b.members, a.members.length);
+      const fast = oracle.witnessedMergeOverlap(a, b, members, owner, pool);
+      const g = geomOf(m, nextId, a.label, members, [a.id, b.id]);
+      const hit = oracle.firstOverlap(g, pool, owner, [a.id, b.id]);
+      oracle.forget([nextId]);
+      if (fast) {
+        witnessed++;
+        assert.ok(hit, `merge of ${a.id} and ${b.id} witnessed as overlapping, but firstOverlap finds none`);
+      }
+      if (hit) vetoed++;
+    }
+  }
+  assert.ok(vetoed > 0, "expected some vetoed merges");
+  assert.ok(witnessed > 0, "expected the second pass to find witnesses");
+});
