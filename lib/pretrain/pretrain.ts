@@ -422,9 +422,11 @@ function relativePaths(key: string, value: unknown): unknown {
 
 /** One line per earlier phase (a chain through initFrom), oldest first. */
 function describePhase(init: InitSource): string {
-  const c = (init.runConfig ?? {}) as Record<string, unknown> & { initFrom?: InitSource | null; stoppedAtStep?: number };
+  const c = (init.runConfig ?? {}) as Record<string, unknown> & { initFrom?: InitSource | null; stoppedAtStep?: number; step?: number };
   const before = c.initFrom ? describePhase(c.initFrom) + "; then " : "";
-  const steps = c.stoppedAtStep !== undefined ? `${c.stoppedAtStep} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
+  // A snapshot phase records where it stopped; an exported model's pretraining.json records its last step.
+  const done = c.stoppedAtStep ?? c.step;
+  const steps = done !== undefined ? `${done} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
   const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
   const drop = (c.dropout === 0 ? ", no dropout" : "") + (c.positions === "sinusoidal" ? ", sinusoidal positions at the start" : "");
   return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
