@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { FtgeoError } from "../util/errors";
 import { Rng } from "../util/rng";
-import { BertConfig, validateConfig } from "./config";
+import { BertConfig, validateConfig, initializerRange } from "./config";
 import { activation, attention, custom, attentionBias, dropout, layerNorm, linear, linearConcat, releaseCached, releaseTranspose } from "./layers";
 
 export type NamedTensors = Map<string, { shape: number[]; data: Float32Array }>;
@@ -116,7 +116,7 @@ export class BertModel {
   /** A randomly initialised BERT as Hugging Face initialises one: N(0, initializer_range) weights, LayerNorm 1/0, biases 0. */
   static random(config: BertConfig, seed: number): BertModel {
     const cfg = validateConfig(config, "BertModel.random(config)");
-    const std = typeof cfg.initializer_range === "number" ? cfg.initializer_range : 0.02;
+    const std = initializerRange(cfg);
     const rng = new Rng(seed);
     const values = new Map<string, tf.Tensor>();
     for (const [name, shape] of bertParameterShapes(cfg)) {

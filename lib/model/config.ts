@@ -21,6 +21,11 @@ export interface BertConfig {
   [extra: string]: unknown;
 }
 
+/** The standard deviation of BERT's N(0, std) initialisation: the config's initializer_range, else BERT's 0.02. */
+export function initializerRange(config: BertConfig): number {
+  return typeof config.initializer_range === "number" ? config.initializer_range : 0.02;
+}
+
 export type BertShapeName = "tiny" | "mini" | "small" | "medium" | "base";
 
 /** Layers and hidden size of the compact BERTs of Turc et al. (2019) and of BERT-base (Devlin et al., 2019). */

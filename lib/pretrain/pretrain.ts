@@ -11,7 +11,7 @@ import * as crypto from "node:crypto";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, backendDescription } from "../model/backend";
 import { BertModel } from "../model/bert";
-import { BertConfig, BertShapeName, BERT_SHAPE_NAMES, bertShape } from "../model/config";
+import { BertConfig, BertShapeName, BERT_SHAPE_NAMES, bertShape, initializerRange } from "../model/config";
 import { saveBertModel } from "../model/checkpoint";
 import { readSafetensors } from "../model/safetensors";
 import { BertTokenizer } from "../tokenize/wordpiece";
@@ -258,7 +258,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   if (o.sinusoidalPositions) {
     const table = model.variable("embeddings.position_embeddings.weight");
     const [P, H] = table.shape;
-    const v = tf.tensor2d(sinusoidalTable(P, H, typeof config.initializer_range === "number" ? config.initializer_range : 0.02), [P, H]);
+    const v = tf.tensor2d(sinusoidalTable(P, H, initializerRange(config)), [P, H]);
     table.assign(v);
     v.dispose();
   }

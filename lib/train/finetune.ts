@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, backendName } from "../model/backend";
 import { BertModel } from "../model/bert";
-import { bertShape, BertConfig, BertShapeName, BERT_SHAPE_NAMES } from "../model/config";
+import { bertShape, BertConfig, BertShapeName, BERT_SHAPE_NAMES, initializerRange } from "../model/config";
 import { loadBertModel, saveBertModel } from "../model/checkpoint";
 import { readSafetensors } from "../model/safetensors";
 import { BertTokenizer } from "../tokenize/wordpiece";
@@ -182,7 +182,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     dropout: config.hidden_dropout_prob,
     mixLayers: featureBased ? L + 1 : undefined,
     seed: mixSeed(seed, SEED_HEAD, 0),
-    initStd: typeof config.initializer_range === "number" ? config.initializer_range : 0.02,
+    initStd: initializerRange(config),
   });
   // The pooler is not on the path of any head here: training it would only cost time.
   const encoderVars = model.trainableVariables().filter((v) => !model.hfName(v).startsWith("pooler."));
