@@ -396,28 +396,16 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// Writable, enumerable and configurable, as napi_set_named_property would make them.
+#define EXPORT(fn) {#fn, NULL, fn, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value f;
-  napi_create_function(env, "sgemm", NAPI_AUTO_LENGTH, sgemm, NULL, &f);
-  napi_set_named_property(env, exports, "sgemm", f);
-  napi_create_function(env, "sgemmArrays", NAPI_AUTO_LENGTH, sgemmArrays, NULL, &f);
-  napi_set_named_property(env, exports, "sgemmArrays", f);
-  napi_create_function(env, "gelu", NAPI_AUTO_LENGTH, gelu, NULL, &f);
-  napi_set_named_property(env, exports, "gelu", f);
-  napi_create_function(env, "geluGrad", NAPI_AUTO_LENGTH, geluGrad, NULL, &f);
-  napi_set_named_property(env, exports, "geluGrad", f);
-  napi_create_function(env, "probeGather", NAPI_AUTO_LENGTH, probeGather, NULL, &f);
-  napi_set_named_property(env, exports, "probeGather", f);
-  napi_create_function(env, "probeBiasAct", NAPI_AUTO_LENGTH, probeBiasAct, NULL, &f);
-  napi_set_named_property(env, exports, "probeBiasAct", f);
-  napi_create_function(env, "probeReluBackward", NAPI_AUTO_LENGTH, probeReluBackward, NULL, &f);
-  napi_set_named_property(env, exports, "probeReluBackward", f);
-  napi_create_function(env, "probeSoftmaxXent", NAPI_AUTO_LENGTH, probeSoftmaxXent, NULL, &f);
-  napi_set_named_property(env, exports, "probeSoftmaxXent", f);
-  napi_create_function(env, "probeAdam", NAPI_AUTO_LENGTH, probeAdam, NULL, &f);
-  napi_set_named_property(env, exports, "probeAdam", f);
-  napi_create_function(env, "threads", NAPI_AUTO_LENGTH, threads, NULL, &f);
-  napi_set_named_property(env, exports, "threads", f);
+  const napi_property_descriptor fns[] = {
+      EXPORT(sgemm),        EXPORT(sgemmArrays),       EXPORT(gelu),             EXPORT(geluGrad),
+      EXPORT(probeGather),  EXPORT(probeBiasAct),      EXPORT(probeReluBackward), EXPORT(probeSoftmaxXent),
+      EXPORT(probeAdam),    EXPORT(threads),
+  };
+  napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   return exports;
 }
 
