@@ -31,6 +31,17 @@ function clusters(m: Matrix, y: Int32Array, labels: number, rng: Rng): ClusterGe
   return out;
 }
 
+/** Points, their clusters, all of them in a SpherePool, and each point's cluster id. */
+function scene(pointSeed: number, n: number, dim: number, labels: number, clusterSeed: number) {
+  const { m, y } = points(pointSeed, n, dim, labels);
+  const all = clusters(m, y, labels, new Rng(clusterSeed));
+  const pool = new SpherePool(m.dim);
+  all.forEach((c) => pool.add(c));
+  const owner = new Int32Array(m.n);
+  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
+  return { m, all, pool, owner };
+}
+
 test("geomOf: a prefix's row sum and a deferred radius give bit-identical geometry", () => {
   const { m } = points(1, 40, 7, 1);
   const rows = Int32Array.from({ length: 40 }, (_, i) => (i * 13) % 40);
@@ -45,16 +56,10 @@ test("geomOf: a prefix's row sum and a deferred radius give bit-identical geomet
 });
 
 test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests as the list of other clusters", () => {
-  const labels = 3;
-  const { m, y } = points(2, 120, 5, labels);
-  const all = clusters(m, y, labels, new Rng(3));
-  const pool = new SpherePool(m.dim);
-  all.forEach((c) => pool.add(c));
+  const { m, all, pool, owner } = scene(2, 120, 5, 3, 3);
   // Removing and re-adding moves clusters between slots; the scan must not depend on slot order.
   for (const c of all.slice(0, 10)) pool.remove(c.id);
   for (const c of all.slice(0, 10)) pool.add(c);
-  const owner = new Int32Array(m.n);
-  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
   let overlaps = 0;
   const viaList = new OverlapOracle(m);
   const viaPool = new OverlapOracle(m);
@@ -79,13 +84,7 @@ test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests 
 });
 
 test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and decides most of the witnessed ones", () => {
-  const labels = 2;
-  const { m, y } = points(4, 160, 4, labels);
-  const all = clusters(m, y, labels, new Rng(5));
-  const pool = new SpherePool(m.dim);
-  all.forEach((c) => pool.add(c));
-  const owner = new Int32Array(m.n);
-  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
+  const { m, all, pool, owner } = scene(4, 160, 4, 2, 5);
   const oracle = new OverlapOracle(m);
   oracle.register(all);
   const nextId = all.length;
