@@ -44,9 +44,16 @@ test("corpus: documents tokenized into train/held-out shards; a second preparati
   assert.equal(seps(held), 6);
   assert.equal(tok.tokenOf(train[0]), "the");
   const mtime = fs.statSync(path.join(root, "out", m.shards[0].train)).mtimeMs;
+  const manifestTime = fs.statSync(path.join(root, "out", "corpus.json")).mtimeMs;
   await prepareCorpus(path.join(root, "corpus"), path.join(root, "out"), tok, vocab, { heldOutEvery: 5 });
   assert.equal(fs.statSync(path.join(root, "out", m.shards[0].train)).mtimeMs, mtime, "shard reused, not rewritten");
+  assert.equal(fs.statSync(path.join(root, "out", "corpus.json")).mtimeMs, manifestTime, "unchanged file list not rewritten");
   assert.equal(readCorpusManifest(path.join(root, "out"))!.shards.length, 2);
+  // Another run sharing the cache with --corpus-files 1 rewrites the file list: a run holding its own manifest
+  // still reads all of its tokens.
+  await prepareCorpus(path.join(root, "corpus"), path.join(root, "out"), tok, vocab, { heldOutEvery: 5, maxFiles: 1 });
+  assert.equal(readCorpusManifest(path.join(root, "out"))!.shards.length, 1);
+  assert.equal(loadTokens(path.join(root, "out"), "train", m).length, train.length);
 });
 
 test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metrics, resume, export loads as a model", async () => {

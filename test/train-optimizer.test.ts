@@ -2,7 +2,8 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Adam, clipGlobalNorm, decaysByName, globalNorm, linearWarmupSchedule } from "../lib/train/optimizer";
+import { Adam, clipGlobalNorm, clipScale, decaysByName, globalNorm, linearWarmupSchedule, nativeOptimizer } from "../lib/train/optimizer";
+import { Rng } from "../lib/util/rng";
 import { repoRoot } from "../lib/util/paths";
 
 interface Fixture {
@@ -39,6 +40,48 @@ for (const [name, run] of Object.entries(fixture.runs)) {
     });
   });
 }
+
+// The training loop clips by passing the factor to Adam (one pass over the gradients); both kernels must agree with
+// torch, which scales the gradients first.
+for (const kernels of nativeOptimizer() ? ["JavaScript", "native"] : ["JavaScript"]) {
+  test(`fused clipping (${kernels} kernels) matches torch.optim.AdamW after clip_grad_norm_`, () => {
+    const run = fixture.runs[Object.keys(fixture.runs).find((k) => fixture.runs[k].weightDecay > 0) ?? "adam"];
+    const native = kernels === "native" ? nativeOptimizer() : null;
+    const params = fixture.p0.map((p) => Float32Array.from(p));
+    const adam = new Adam(params.map((p) => p.length), { eps: fixture.eps, weightDecay: run.weightDecay });
+    const lrAt = linearWarmupSchedule(fixture.peakLr, fixture.totalSteps, 0.1);
+    run.trace.forEach((expected, step) => {
+      const grads = fixture.grads[step].map((g) => Float32Array.from(g));
+      const norm = globalNorm(grads, native);
+      assert.ok(Math.abs(norm - expected.norm) < 1e-5 * expected.norm, `step ${step}: norm ${norm} vs ${expected.norm}`);
+      adam.update(params, grads, lrAt(step), clipScale(norm, fixture.maxNorm), native);
+      expected.params.forEach((p, k) => p.forEach((value, i) => assert.ok(Math.abs(params[k][i] - value) < 1e-6, `step ${step} param ${k}[${i}]`)));
+    });
+  });
+}
+
+test("native optimizer kernels give the JavaScript loops' bits (norm, Adam, AdamW, clipped, untouched weights)", (t) => {
+  const native = nativeOptimizer();
+  if (!native) return t.skip("native addon not built");
+  const rng = new Rng(7);
+  const n = 10_007;
+  const make = (zeroEvery: number, scale: number) =>
+    Float32Array.from({ length: n }, (_, i) => (i % zeroEvery === 0 ? 0 : rng.normal() * scale * (i % 13 === 0 ? 1e-4 : 1)));
+  const p0 = [make(1e9, 0.05), make(1e9, 1)];
+  const steps = [0, 1, 2, 3].map(() => [make(3, 1e-2), make(5, 3)]); // a third / a fifth of entries never touched
+  assert.equal(globalNorm(steps[0], native), globalNorm(steps[0], null));
+  for (const wd of [0, 0.01]) {
+    const run = (k: typeof native | null) => {
+      const params = p0.map((p) => p.slice());
+      const adam = new Adam(params.map((p) => p.length), { eps: 1e-6, weightDecay: wd }, [true, false]);
+      steps.forEach((g, s) => adam.update(params, g.map((x) => x.slice()), 1e-3 * (s + 1), s % 2 === 0 ? 1 : 0.37, k));
+      return [...params, ...adam.m, ...adam.v];
+    };
+    const js = run(null);
+    const nat = run(native);
+    js.forEach((a, k) => assert.deepEqual(Buffer.from(nat[k].buffer), Buffer.from(a.buffer), `weight decay ${wd}, array ${k}`));
+  }
+});
 
 test("Adam's first step moves every touched weight by lr in the direction against the gradient (closed form)", () => {
   // With bias correction, m̂ = g and v̂ = g², so the first update is lr * g / (|g| + eps).
@@ -103,6 +146,8 @@ test("clipping scales to the maximum norm only when above it", () => {
   assert.deepEqual(Array.from(g[1]), [4]);
   clipGlobalNorm(g, 1);
   assert.ok(Math.abs(globalNorm(g) - 1) < 1e-6);
+  assert.equal(clipScale(5, 10), 1);
+  assert.ok(Math.abs(clipScale(5, 1) - 1 / (5 + 1e-6)) < 1e-15);
 });
 
 test("weight decay exclusions follow the AdamW convention", () => {

@@ -28,6 +28,11 @@ export interface NativeBlas {
   probeReluBackward?(delta: Float32Array, act: Float32Array, rows: number, colSum: Float32Array): void;
   probeSoftmaxXent?(z: Float32Array, rows: number, y: Int32Array, order: Int32Array, start: number, colSum: Float32Array): number;
   probeAdam?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, alpha: number, inv: number, lrT: number): number;
+  /** The training loop's optimizer kernels (lib/train/optimizer.ts has the JavaScript twins); absent from older builds. */
+  trainSumSquares?(g: Float32Array, s0: number): number;
+  trainAdam?(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, gScale: number, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number, shrink: number): void;
+  /** Masked-LM loss on the wasm heap: returns the summed loss, writes the mean loss's gradient (lib/pretrain/mlm.ts). */
+  mlmSoftmaxXent?(heap: ArrayBuffer, xOff: number, labelsOff: number, gradOff: number, n: number, V: number): number;
   threads(set?: number): number;
   gelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
   geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number): void;
@@ -147,8 +152,8 @@ export function registerNativeMatMul(): boolean {
       return orig(args as never);
     }) as unknown as tf.KernelFunc,
   );
+  const off = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
   if (typeof blas.gelu === "function" && typeof blas.geluGrad === "function") {
-    const off = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     tf.registerKernel({
       kernelName: GELU_KERNEL,
       backendName: "wasm",
@@ -174,8 +179,42 @@ export function registerNativeMatMul(): boolean {
     });
     geluRegistered = true;
   }
+  if (typeof blas.mlmSoftmaxXent === "function") {
+    const xent = blas.mlmSoftmaxXent.bind(blas);
+    tf.registerKernel({
+      kernelName: MLM_XENT_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ((args: KernelArgs) => {
+        const backend = args.backend as WasmBackendLike;
+        const x = args.inputs.x as tf.TensorInfo;
+        const labels = args.inputs.labels as tf.TensorInfo;
+        const [n, V] = x.shape;
+        if (x.dtype !== "float32" || labels.dtype !== "int32" || x.shape.length !== 2 || labels.shape.length !== 1 || labels.shape[0] !== n) {
+          throw new Error(`${MLM_XENT_KERNEL}: expected float32 logits [n, V] and int32 labels [n], got ${x.dtype} [${x.shape}] and ${labels.dtype} [${labels.shape}]`);
+        }
+        const grad = backend.makeOutput([n, V], "float32");
+        const sum = xent(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, labels), off(backend, grad), n, V);
+        const loss = backend.makeOutput([], "float32");
+        (backend.typedArrayFromHeap(loss) as Float32Array)[0] = sum / n;
+        return [loss, grad];
+      }) as unknown as tf.KernelFunc,
+    });
+    mlmXentRegistered = true;
+  }
   registered = true;
   return true;
+}
+
+/**
+ * Kernel name of the native masked-LM loss: inputs x (logits [n, V]) and labels (int32 [n]); outputs the mean
+ * cross-entropy and its gradient with respect to x (registered for wasm only, with the addon).
+ */
+export const MLM_XENT_KERNEL = "FtgeoMlmSoftmaxXent";
+let mlmXentRegistered = false;
+
+/** True when MLM_XENT_KERNEL can run on the active backend. */
+export function nativeMlmXentActive(): boolean {
+  return mlmXentRegistered && tf.getBackend() === "wasm";
 }
 
 /** Kernel names of the native exact GELU and its gradient (registered for wasm only, with the addon). */

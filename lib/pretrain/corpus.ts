@@ -118,11 +118,14 @@ export async function prepareCorpus(
       manifest.shards.push(prev);
     } else {
       manifest.shards.push(await tokenizeFile(file, rel, bytes, outDir, tokenizer, heldOutEvery));
+      writeJsonAtomic(manifestPath(outDir), manifest); // an interrupted tokenization keeps the files done so far
     }
-    writeJsonAtomic(manifestPath(outDir), manifest);
     progress.update(++i, 1, { tokens: manifest.shards.reduce((s, x) => s + x.trainTokens, 0) });
   }
   progress.finish(i);
+  // Rewritten only when it changed: runs sharing the cache (two experiments started together) must not see a
+  // half-rebuilt file list. Callers read tokens through the returned manifest, never through the file.
+  if (JSON.stringify(old) !== JSON.stringify(manifest)) writeJsonAtomic(manifestPath(outDir), manifest);
   return manifest;
 }
 
@@ -181,9 +184,12 @@ class Growable {
   }
 }
 
-/** All train (or held-out) tokens of the prepared corpus, concatenated in manifest order. */
-export function loadTokens(outDir: string, which: "train" | "heldOut"): Uint16Array {
-  const m = readCorpusManifest(outDir);
+/**
+ * All train (or held-out) tokens of the prepared corpus, concatenated in manifest order: of `manifest` (what
+ * prepareCorpus returned to this process), else of the corpus.json on disk.
+ */
+export function loadTokens(outDir: string, which: "train" | "heldOut", manifest?: CorpusManifest): Uint16Array {
+  const m = manifest ?? readCorpusManifest(outDir);
   if (!m) throw new FtgeoError(`${outDir} has no corpus.json: prepare the corpus first`);
   const total = m.shards.reduce((s, x) => s + (which === "train" ? x.trainTokens : x.heldOutTokens), 0);
   const out = new Uint16Array(total);

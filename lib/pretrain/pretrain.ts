@@ -232,9 +232,9 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
 
   const corpusCache = tokenCacheDir(o.corpusDir, vocabPath);
   log(`pretrain: tokenizing ${o.corpusDir} into ${corpusCache} (reused when already done)`);
-  await prepareCorpus(o.corpusDir, corpusCache, tokenizer, vocabPath, { maxFiles: o.corpusFiles, heldOutEvery: o.heldOutEvery });
-  const stream = loadTokens(corpusCache, "train");
-  const heldStream = loadTokens(corpusCache, "heldOut");
+  const corpus = await prepareCorpus(o.corpusDir, corpusCache, tokenizer, vocabPath, { maxFiles: o.corpusFiles, heldOutEvery: o.heldOutEvery });
+  const stream = loadTokens(corpusCache, "train", corpus);
+  const heldStream = loadTokens(corpusCache, "heldOut", corpus);
   const nBlocks = blockCount(stream.length, seqLen);
   if (nBlocks < batch) throw new FtgeoError(`the corpus ${o.corpusDir} has only ${stream.length} tokens: fewer than one batch of ${batch} x ${seqLen}`);
   const ids = mlmSpecialIds(tokenizer);

@@ -9,7 +9,7 @@
  * number. Rerunning with the same arguments then ends with the same weights as an uninterrupted run.
  */
 import * as fs from "node:fs";
-import { Adam, AdamOptions, clipGlobalNorm, globalNorm } from "./optimizer";
+import { Adam, AdamOptions, clipScale, globalNorm } from "./optimizer";
 import {
   EpochEntry,
   latestResumable,
@@ -178,8 +178,7 @@ export async function runTraining(o: LoopOptions): Promise<LoopResult> {
           `Try a lower --lr or gradient clipping (--clip).`,
       );
     }
-    if (o.clipNorm && o.clipNorm > 0) clipGlobalNorm(out.grads, o.clipNorm);
-    adam.update(o.params.values, out.grads, lr);
+    adam.update(o.params.values, out.grads, lr, o.clipNorm && o.clipNorm > 0 ? clipScale(norm, o.clipNorm) : 1);
     o.params.commit();
     lastLr = lr;
     const done = step + 1;

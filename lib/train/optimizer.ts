@@ -6,6 +6,7 @@
  * fit; a JS loop over Float32Arrays also costs a few ms per million weights, and float32 storage makes a resumed
  * run bit-identical (state is saved and restored exactly). The loop is shared with MLM pretraining.
  */
+import { loadNativeBlas, NativeBlas } from "../model/native-blas";
 import { argError } from "../util/errors";
 
 export interface AdamOptions {
@@ -50,8 +51,12 @@ export class Adam {
     this.v = sizes.map((n) => new Float32Array(n));
   }
 
-  /** One update of every parameter in place with learning rate `lr`. */
-  update(params: Float32Array[], grads: Float32Array[], lr: number): void {
+  /**
+   * One update of every parameter in place with learning rate `lr`, of the gradients times `gradScale` (the
+   * clipping factor, applied here rather than in a separate pass over the gradients; see clipScale). `native`:
+   * the addon's kernels (the default when built) or null for the JavaScript loops; both give the same bits.
+   */
+  update(params: Float32Array[], grads: Float32Array[], lr: number, gradScale = 1, native = nativeOptimizer()): void {
     if (params.length !== this.sizes.length || grads.length !== this.sizes.length) {
       throw argError("params/grads", `expected ${this.sizes.length} arrays each, got ${params.length} and ${grads.length}`);
     }
@@ -71,8 +76,9 @@ export class Adam {
         throw argError(`params[${k}]`, `expected ${this.sizes[k]} elements, got params ${p.length}, grads ${g.length}`);
       }
       const shrink = this.decay[k] ? 1 - lr * weightDecay : 1;
-      if (shrink === 1) adamKernel(p, g, m, v, b1, b2, c1, c2, bc2Sqrt, eps, stepSize);
-      else adamWKernel(p, g, m, v, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
+      if (native) native.trainAdam(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
+      else if (shrink === 1) adamKernel(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize);
+      else adamWKernel(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
     }
   }
 
@@ -96,15 +102,17 @@ export class Adam {
 }
 
 // The element loops, kept monomorphic and branch-light (V8 compiles each to a tight loop). Math.fround rounds
-// the moments to float32 exactly as storing and re-reading them would, without the re-read.
+// the moments (and a scaled gradient) to float32 exactly as storing and re-reading them would, without the re-read.
+// The native addon's trainAdam performs the same double-precision operations in the same order (bit-for-bit equal)
+// at a fraction of the time: these loops cost ~75 ms per update for BERT-tiny's 4.4M weights.
 //
 // Never-touched weights (e.g. embedding rows of words absent so far) have zero moments and a zero gradient:
 // their update is exactly zero, so skipping them is exact, not an approximation; it halves the cost of the
 // 30,522-row embedding matrix, most of whose rows a task never touches.
-function adamKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number): void {
+function adamKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, gScale: number, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number): void {
   const fr = Math.fround;
   for (let i = 0; i < p.length; i++) {
-    const gi = g[i];
+    const gi = gScale === 1 ? g[i] : fr(g[i] * gScale);
     const mOld = m[i];
     const vOld = v[i];
     if (gi === 0 && mOld === 0 && vOld === 0) continue;
@@ -116,10 +124,10 @@ function adamKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float3
   }
 }
 
-function adamWKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number, shrink: number): void {
+function adamWKernel(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, gScale: number, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number, shrink: number): void {
   const fr = Math.fround;
   for (let i = 0; i < p.length; i++) {
-    const gi = g[i];
+    const gi = gScale === 1 ? g[i] : fr(g[i] * gScale);
     const mOld = m[i];
     const vOld = v[i];
     if (gi === 0 && mOld === 0 && vOld === 0) {
@@ -149,22 +157,39 @@ export function linearWarmupSchedule(peakLr: number, totalSteps: number, warmupF
   };
 }
 
-/** Euclidean norm of all gradients together (accumulated in float64). */
-export function globalNorm(grads: Float32Array[]): number {
+/** Euclidean norm of all gradients together (accumulated in float64, in order). */
+export function globalNorm(grads: Float32Array[], native = nativeOptimizer()): number {
   let s = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  for (const g of grads) {
+    if (native) s = native.trainSumSquares(g, s);
+    else for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  }
   return Math.sqrt(s);
 }
 
 /**
- * Scale all gradients so their global norm is at most `maxNorm` (torch.nn.utils.clip_grad_norm_: factor
- * maxNorm / (norm + 1e-6), applied only when it is below 1). Returns the norm before clipping.
+ * The factor torch.nn.utils.clip_grad_norm_ scales gradients by so their global norm `norm` is at most `maxNorm`:
+ * maxNorm / (norm + 1e-6) when that is below 1, else 1. Pass it to Adam.update as gradScale.
  */
+export function clipScale(norm: number, maxNorm: number): number {
+  const factor = maxNorm / (norm + 1e-6);
+  return factor < 1 ? factor : 1;
+}
+
+/** Scale all gradients in place so their global norm is at most `maxNorm` (see clipScale). Returns the norm before. */
 export function clipGlobalNorm(grads: Float32Array[], maxNorm: number): number {
   const norm = globalNorm(grads);
-  const factor = maxNorm / (norm + 1e-6);
+  const factor = clipScale(norm, maxNorm);
   if (factor < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= factor;
   return norm;
+}
+
+type OptimizerKernels = Required<Pick<NativeBlas, "trainAdam" | "trainSumSquares">>;
+
+/** The addon's optimizer kernels, or null (not built, built before they existed, or FTGEO_NATIVE_BLAS=0). */
+export function nativeOptimizer(): OptimizerKernels | null {
+  const b = loadNativeBlas();
+  return b && typeof b.trainAdam === "function" && typeof b.trainSumSquares === "function" ? (b as OptimizerKernels) : null;
 }
 
 /** Conventional AdamW exclusion: no weight decay on biases and LayerNorm parameters. */

@@ -18,6 +18,8 @@ export class VariableParameters implements TrainableParameters {
   readonly variables: tf.Variable[];
   /** The wasm backend copies on upload; others (cpu) may keep the array, which the optimizer then mutates. */
   private readonly copyOnCommit = tf.getBackend() !== "wasm";
+  /** One zero gradient per parameter, shared by every zeroGrads() and never written (see accumulateGrads). */
+  private readonly zeros: Float32Array[];
 
   constructor(entries: NamedVariable[]) {
     const seen = new Set<string>();
@@ -29,6 +31,7 @@ export class VariableParameters implements TrainableParameters {
     this.variables = entries.map((e) => e.variable);
     this.values = entries.map((e) => Float32Array.from(e.variable.dataSync() as Float32Array));
     this.decay = this.names.map(decaysByName);
+    this.zeros = this.values.map((v) => new Float32Array(v.length));
   }
 
   /** Re-read the variables (after something else assigned them, e.g. loading a snapshot). */
@@ -44,14 +47,18 @@ export class VariableParameters implements TrainableParameters {
     });
   }
 
-  /** Zeroed gradient buffers, one per parameter. */
+  /**
+   * Zero gradients to accumulate into, one per parameter. The arrays are shared and must be treated as read-only:
+   * accumulateGrads replaces an entry that is still zero by the gradient it reads back, rather than adding into it,
+   * which saves allocating, zeroing and summing 4M-element buffers per update (the word embeddings).
+   */
   zeroGrads(): Float32Array[] {
-    return this.values.map((v) => new Float32Array(v.length));
+    return this.zeros.slice();
   }
 
   /**
-   * Add `scale` x the gradients of `f` (whose value is returned) into `acc`. Only this set's variables get
-   * gradients; everything else (frozen layers) is treated as constant.
+   * Add `scale` x the gradients of `f` (whose value is returned) into `acc` (from zeroGrads). Only this set's
+   * variables get gradients; everything else (frozen layers) is treated as constant.
    */
   accumulateGrads(f: () => tf.Scalar, acc: Float32Array[], scale: number): number {
     const { value, grads } = tf.variableGrads(f, this.variables);
@@ -59,9 +66,14 @@ export class VariableParameters implements TrainableParameters {
       this.variables.forEach((v, k) => {
         const g = grads[v.name];
         if (!g) return; // not on the loss's path: zero gradient
-        const data = g.dataSync() as Float32Array;
+        // The wasm backend reads back a fresh copy; other backends may hand out the tensor's own array.
+        const data = this.copyOnCommit ? Float32Array.from(g.dataSync() as Float32Array) : (g.dataSync() as Float32Array);
         const a = acc[k];
-        if (scale === 1) for (let i = 0; i < a.length; i++) a[i] += data[i];
+        if (a === this.zeros[k]) {
+          // 0 + scale * x rounds to the same float32 as scale * x: taking the array is exact.
+          if (scale !== 1) for (let i = 0; i < data.length; i++) data[i] *= scale;
+          acc[k] = data;
+        } else if (scale === 1) for (let i = 0; i < a.length; i++) a[i] += data[i];
         else for (let i = 0; i < a.length; i++) a[i] += scale * data[i];
       });
       return value.dataSync()[0];

@@ -240,8 +240,8 @@ static int32_t *intArray(napi_env env, napi_value v, size_t *len, const char *wh
 
 /* Reads argc values: 'f' Float32Array, 'i' Int32Array, 'n' number (into nums, in order). */
 static int probeArgs(napi_env env, napi_callback_info info, const char *sig, float **fa, size_t *flen, int32_t **ia, size_t *ilen, double *nums) {
-  napi_value argv[12];
-  size_t argc = 12;
+  napi_value argv[16];
+  size_t argc = 16;
   const size_t want = strlen(sig);
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc != want) {
@@ -383,6 +383,98 @@ static napi_value probeAdam(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * mlmSoftmaxXent(heap, xOff, labelsOff, gradOff, n, V) -> sum over the n rows of logsumexp(x_i) - x_i[label_i].
+ * Writes the mean loss's gradient (softmax(x_i) - onehot(label_i)) / n to grad [n, V] in the same pass, so the
+ * masked-LM loss reads its 30,522-wide logits once and never builds a one-hot matrix (labels are int32 on the heap).
+ */
+static napi_value mlmSoftmaxXent(napi_env env, napi_callback_info info) {
+  double v[5];
+  size_t len = 0;
+  char *base = heapArgs(env, info, 5, v, &len);
+  const double n = v[3], V = v[4];
+  if (!base || !(n >= 1 && V >= 1) || !inHeap(env, v[0], n * V, len) || !inHeap(env, v[1], n, len) || !inHeap(env, v[2], n * V, len)) return NULL;
+  const float *x = (const float *)(base + (int64_t)v[0]);
+  const int32_t *labels = (const int32_t *)(base + (int64_t)v[1]);
+  float *g = (float *)(base + (int64_t)v[2]);
+  const int64_t rows = (int64_t)n, K = (int64_t)V;
+  const float invN = (float)(1.0 / n);
+  double loss = 0;
+  for (int64_t i = 0; i < rows; i++, x += K, g += K) {
+    const int32_t y = labels[i];
+    if (y < 0 || y >= K) {
+      napi_throw_range_error(env, NULL, "ftgeo_blas mlmSoftmaxXent: a label is outside [0, vocabulary size)");
+      return NULL;
+    }
+    float mx = x[0];
+    for (int64_t k = 1; k < K; k++) mx = fmaxf(mx, x[k]);
+    float s = 0.0f;
+    for (int64_t k = 0; k < K; k++) {
+      g[k] = fast_exp(x[k] - mx);
+      s += g[k];
+    }
+    loss += (double)mx + log((double)s) - (double)x[y];
+    const float scale = invN / s;
+    for (int64_t k = 0; k < K; k++) g[k] *= scale;
+    g[y] -= invN;
+  }
+  napi_value out;
+  napi_create_double(env, loss, &out);
+  return out;
+}
+
+/*
+ * The training loop's optimizer kernels (lib/train/optimizer.ts has the JavaScript twins). Compiled without
+ * -ffast-math and without FMA contraction: every operation is the double-precision operation JavaScript performs,
+ * in the same order, so native and JavaScript updates are bit-for-bit equal (test/train-optimizer.test.ts checks).
+ */
+#pragma GCC push_options
+#pragma GCC optimize("no-fast-math", "fp-contract=off")
+
+/* trainSumSquares(g, s0) -> s0 + sum of g[i]^2, accumulated in double in index order. */
+static napi_value trainSumSquares(napi_env env, napi_callback_info info) {
+  float *f[1]; size_t fl[1]; double v[1];
+  if (!probeArgs(env, info, "fn", f, fl, NULL, NULL, v)) return NULL;
+  const float *g = f[0];
+  double s = v[0];
+  for (size_t i = 0; i < fl[0]; i++) s += (double)g[i] * (double)g[i];
+  napi_value out;
+  napi_create_double(env, s, &out);
+  return out;
+}
+
+/*
+ * trainAdam(p, g, m, v, gscale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink): one Adam(W) update in place of a
+ * gradient scaled by gscale (clipping) and rounded to float32; never-touched weights (zero gradient and moments)
+ * only shrink.
+ */
+static napi_value trainAdam(napi_env env, napi_callback_info info) {
+  float *f[4]; size_t fl[4]; double a[9];
+  if (!probeArgs(env, info, "ffffnnnnnnnnn", f, fl, NULL, NULL, a)) return NULL;
+  const size_t n = fl[0];
+  if (!fits(env, fl[1] == n && fl[2] == n && fl[3] == n)) return NULL;
+  float *p = f[0], *m = f[2], *v = f[3];
+  const float *g = f[1];
+  const double gscale = a[0], b1 = a[1], b2 = a[2], c1 = a[3], c2 = a[4], bc2Sqrt = a[5], eps = a[6], stepSize = a[7], shrink = a[8];
+  for (size_t i = 0; i < n; i++) {
+    const double gi = gscale == 1.0 ? (double)g[i] : (double)(float)((double)g[i] * gscale);
+    const double mOld = m[i], vOld = v[i];
+    if (gi == 0.0 && mOld == 0.0 && vOld == 0.0) {
+      if (shrink != 1.0) p[i] = (float)((double)p[i] * shrink);
+      continue;
+    }
+    const float mi = (float)(b1 * mOld + c1 * gi);
+    const float vi = (float)(b2 * vOld + c2 * gi * gi);
+    m[i] = mi;
+    v[i] = vi;
+    const double decayed = shrink == 1.0 ? (double)p[i] : (double)p[i] * shrink;
+    p[i] = (float)(decayed - (stepSize * (double)mi) / (sqrt((double)vi) / bc2Sqrt + eps));
+  }
+  return NULL;
+}
+
+#pragma GCC pop_options
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -403,7 +495,8 @@ static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor fns[] = {
       EXPORT(sgemm),        EXPORT(sgemmArrays),       EXPORT(gelu),             EXPORT(geluGrad),
       EXPORT(probeGather),  EXPORT(probeBiasAct),      EXPORT(probeReluBackward), EXPORT(probeSoftmaxXent),
-      EXPORT(probeAdam),    EXPORT(threads),
+      EXPORT(probeAdam),    EXPORT(threads),            EXPORT(mlmSoftmaxXent),   EXPORT(trainSumSquares),
+      EXPORT(trainAdam),
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   return exports;
