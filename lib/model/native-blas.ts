@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { FtgeoError } from "../util/errors";
 import { compileAddon, nativeAddonPath, requireAddon } from "../util/native-addon";
 import { buildNativeDist } from "../geometry/native-dist";
+import { buildNativeOptimizer } from "../train/native-optimizer";
 
 export interface NativeBlas {
   sgemm(heap: ArrayBuffer, batch: number, aOff: number, aStride: number, bOff: number, bStride: number, cOff: number, m: number, n: number, k: number, transA: number, transB: number, biasOff: number): void;
@@ -28,9 +29,6 @@ export interface NativeBlas {
   probeReluBackward?(delta: Float32Array, act: Float32Array, rows: number, colSum: Float32Array): void;
   probeSoftmaxXent?(z: Float32Array, rows: number, y: Int32Array, order: Int32Array, start: number, colSum: Float32Array): number;
   probeAdam?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, alpha: number, inv: number, lrT: number): number;
-  /** The training loop's optimizer kernels (lib/train/optimizer.ts has the JavaScript twins); absent from older builds. */
-  trainSumSquares?(g: Float32Array, s0: number): number;
-  trainAdam?(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, gScale: number, b1: number, b2: number, c1: number, c2: number, bc2Sqrt: number, eps: number, stepSize: number, shrink: number): void;
   /** Masked-LM loss on the wasm heap: returns the summed loss, writes the mean loss's gradient (lib/pretrain/mlm.ts). */
   mlmSoftmaxXent?(heap: ArrayBuffer, xOff: number, labelsOff: number, gradOff: number, n: number, V: number): number;
   threads(set?: number): number;
@@ -237,6 +235,7 @@ if (require.main === module) {
     const file = buildNativeBlas();
     console.log(`built ${file}`);
     console.log(`built ${buildNativeDist()}`);
+    console.log(`built ${buildNativeOptimizer()}`);
   } else {
     console.error("usage: node dist/lib/model/native-blas.js build");
     process.exitCode = 2;

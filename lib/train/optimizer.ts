@@ -6,7 +6,7 @@
  * fit; a JS loop over Float32Arrays also costs a few ms per million weights, and float32 storage makes a resumed
  * run bit-identical (state is saved and restored exactly). The loop is shared with MLM pretraining.
  */
-import { loadNativeBlas, NativeBlas } from "../model/native-blas";
+import { nativeOptimizer, NativeOptimizer } from "./native-optimizer";
 import { argError } from "../util/errors";
 
 export interface AdamOptions {
@@ -56,7 +56,7 @@ export class Adam {
    * clipping factor, applied here rather than in a separate pass over the gradients; see clipScale). `native`:
    * the addon's kernels (the default when built) or null for the JavaScript loops; both give the same bits.
    */
-  update(params: Float32Array[], grads: Float32Array[], lr: number, gradScale = 1, native = nativeOptimizer()): void {
+  update(params: Float32Array[], grads: Float32Array[], lr: number, gradScale = 1, native: NativeOptimizer | null = nativeOptimizer()): void {
     if (params.length !== this.sizes.length || grads.length !== this.sizes.length) {
       throw argError("params/grads", `expected ${this.sizes.length} arrays each, got ${params.length} and ${grads.length}`);
     }
@@ -76,7 +76,7 @@ export class Adam {
         throw argError(`params[${k}]`, `expected ${this.sizes[k]} elements, got params ${p.length}, grads ${g.length}`);
       }
       const shrink = this.decay[k] ? 1 - lr * weightDecay : 1;
-      if (native) native.trainAdam(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
+      if (native) native.adam(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
       else if (shrink === 1) adamKernel(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize);
       else adamWKernel(p, g, m, v, gradScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink);
     }
@@ -103,7 +103,7 @@ export class Adam {
 
 // The element loops, kept monomorphic and branch-light (V8 compiles each to a tight loop). Math.fround rounds
 // the moments (and a scaled gradient) to float32 exactly as storing and re-reading them would, without the re-read.
-// The native addon's trainAdam performs the same double-precision operations in the same order (bit-for-bit equal)
+// The native addon's adam (native-optimizer.ts) performs the same double-precision operations in the same order (bit-for-bit equal)
 // at a fraction of the time: these loops cost ~75 ms per update for BERT-tiny's 4.4M weights.
 //
 // Never-touched weights (e.g. embedding rows of words absent so far) have zero moments and a zero gradient:
@@ -158,10 +158,10 @@ export function linearWarmupSchedule(peakLr: number, totalSteps: number, warmupF
 }
 
 /** Euclidean norm of all gradients together (accumulated in float64, in order). */
-export function globalNorm(grads: Float32Array[], native = nativeOptimizer()): number {
+export function globalNorm(grads: Float32Array[], native: NativeOptimizer | null = nativeOptimizer()): number {
   let s = 0;
   for (const g of grads) {
-    if (native) s = native.trainSumSquares(g, s);
+    if (native) s = native.sumSquares(g, s);
     else for (let i = 0; i < g.length; i++) s += g[i] * g[i];
   }
   return Math.sqrt(s);
@@ -184,15 +184,9 @@ export function clipGlobalNorm(grads: Float32Array[], maxNorm: number): number {
   return norm;
 }
 
-type OptimizerKernels = Required<Pick<NativeBlas, "trainAdam" | "trainSumSquares">>;
-
-/** The addon's optimizer kernels, or null (not built, built before they existed, or FTGEO_NATIVE_BLAS=0). */
-export function nativeOptimizer(): OptimizerKernels | null {
-  const b = loadNativeBlas();
-  return b && typeof b.trainAdam === "function" && typeof b.trainSumSquares === "function" ? (b as OptimizerKernels) : null;
-}
-
 /** Conventional AdamW exclusion: no weight decay on biases and LayerNorm parameters. */
 export function decaysByName(name: string): boolean {
   return !/(^|[._/])bias$|LayerNorm|layer_norm|layernorm|ln_|\.norm\./i.test(name);
 }
+
+export { nativeOptimizer };

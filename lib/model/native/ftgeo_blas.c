@@ -240,8 +240,8 @@ static int32_t *intArray(napi_env env, napi_value v, size_t *len, const char *wh
 
 /* Reads argc values: 'f' Float32Array, 'i' Int32Array, 'n' number (into nums, in order). */
 static int probeArgs(napi_env env, napi_callback_info info, const char *sig, float **fa, size_t *flen, int32_t **ia, size_t *ilen, double *nums) {
-  napi_value argv[16];
-  size_t argc = 16;
+  napi_value argv[12];
+  size_t argc = 12;
   const size_t want = strlen(sig);
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc != want) {
@@ -423,58 +423,6 @@ static napi_value mlmSoftmaxXent(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/*
- * The training loop's optimizer kernels (lib/train/optimizer.ts has the JavaScript twins). Compiled without
- * -ffast-math and without FMA contraction: every operation is the double-precision operation JavaScript performs,
- * in the same order, so native and JavaScript updates are bit-for-bit equal (test/train-optimizer.test.ts checks).
- */
-#pragma GCC push_options
-#pragma GCC optimize("no-fast-math", "fp-contract=off")
-
-/* trainSumSquares(g, s0) -> s0 + sum of g[i]^2, accumulated in double in index order. */
-static napi_value trainSumSquares(napi_env env, napi_callback_info info) {
-  float *f[1]; size_t fl[1]; double v[1];
-  if (!probeArgs(env, info, "fn", f, fl, NULL, NULL, v)) return NULL;
-  const float *g = f[0];
-  double s = v[0];
-  for (size_t i = 0; i < fl[0]; i++) s += (double)g[i] * (double)g[i];
-  napi_value out;
-  napi_create_double(env, s, &out);
-  return out;
-}
-
-/*
- * trainAdam(p, g, m, v, gscale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink): one Adam(W) update in place of a
- * gradient scaled by gscale (clipping) and rounded to float32; never-touched weights (zero gradient and moments)
- * only shrink.
- */
-static napi_value trainAdam(napi_env env, napi_callback_info info) {
-  float *f[4]; size_t fl[4]; double a[9];
-  if (!probeArgs(env, info, "ffffnnnnnnnnn", f, fl, NULL, NULL, a)) return NULL;
-  const size_t n = fl[0];
-  if (!fits(env, fl[1] == n && fl[2] == n && fl[3] == n)) return NULL;
-  float *p = f[0], *m = f[2], *v = f[3];
-  const float *g = f[1];
-  const double gscale = a[0], b1 = a[1], b2 = a[2], c1 = a[3], c2 = a[4], bc2Sqrt = a[5], eps = a[6], stepSize = a[7], shrink = a[8];
-  for (size_t i = 0; i < n; i++) {
-    const double gi = gscale == 1.0 ? (double)g[i] : (double)(float)((double)g[i] * gscale);
-    const double mOld = m[i], vOld = v[i];
-    if (gi == 0.0 && mOld == 0.0 && vOld == 0.0) {
-      if (shrink != 1.0) p[i] = (float)((double)p[i] * shrink);
-      continue;
-    }
-    const float mi = (float)(b1 * mOld + c1 * gi);
-    const float vi = (float)(b2 * vOld + c2 * gi * gi);
-    m[i] = mi;
-    v[i] = vi;
-    const double decayed = shrink == 1.0 ? (double)p[i] : (double)p[i] * shrink;
-    p[i] = (float)(decayed - (stepSize * (double)mi) / (sqrt((double)vi) / bc2Sqrt + eps));
-  }
-  return NULL;
-}
-
-#pragma GCC pop_options
-
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -495,8 +443,7 @@ static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor fns[] = {
       EXPORT(sgemm),        EXPORT(sgemmArrays),       EXPORT(gelu),             EXPORT(geluGrad),
       EXPORT(probeGather),  EXPORT(probeBiasAct),      EXPORT(probeReluBackward), EXPORT(probeSoftmaxXent),
-      EXPORT(probeAdam),    EXPORT(threads),            EXPORT(mlmSoftmaxXent),   EXPORT(trainSumSquares),
-      EXPORT(trainAdam),
+      EXPORT(probeAdam),    EXPORT(threads),            EXPORT(mlmSoftmaxXent),
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   return exports;

@@ -1,0 +1,92 @@
+/*
+ * Optional native kernels for the training loop's optimizer (lib/train/optimizer.ts has the JavaScript twins):
+ * every operation is the IEEE double operation JavaScript performs, in the same order, so native and JavaScript
+ * updates are bit-for-bit equal (test/train-optimizer.test.ts checks). Hence this file is built WITHOUT -ffast-math
+ * and with -ffp-contract=off (no fused multiply-add); -fno-math-errno and -fno-trapping-math change no result (sqrt
+ * of a non-negative number, no FP exceptions observed) and let gcc vectorise the Adam loop four doubles at a time.
+ *
+ * sumSquares(g: Float32Array, s0) -> s0 + sum of g[i]^2, accumulated in double in index order.
+ * adam(p, g, m, v, gScale, b1, b2, c1, c2, bc2Sqrt, eps, stepSize, shrink): one Adam(W) update in place of the
+ *   gradient times gScale rounded to float32; weights with zero gradient and zero moments only shrink.
+ */
+#include <node_api.h>
+#include <math.h>
+#include <stdint.h>
+
+static float *floats(napi_env env, napi_value v, size_t *len) {
+  bool is = false;
+  napi_typedarray_type type;
+  void *data = NULL;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array) {
+    return NULL;
+  }
+  return (float *)data;
+}
+
+static napi_value sumSquares(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t n = 0;
+  double s = 0;
+  const float *g = argc == 2 ? floats(env, argv[0], &n) : NULL;
+  if (!g || napi_get_value_double(env, argv[1], &s) != napi_ok) {
+    napi_throw_type_error(env, NULL, "ftgeo_train.sumSquares: expected (Float32Array, number)");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+  napi_value out;
+  napi_create_double(env, s, &out);
+  return out;
+}
+
+static void adamLoop(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, size_t n, double gScale, double b1,
+                     double b2, double c1, double c2, double bc2Sqrt, double eps, double stepSize, double shrink) {
+  for (size_t i = 0; i < n; i++) {
+    // (float)(g * 1.0) is g: one expression serves the unclipped case too, without a branch in the loop.
+    const double gi = (double)(float)((double)g[i] * gScale);
+    const double mOld = m[i], vOld = v[i];
+    // JavaScript skips these weights; computing them anyway and selecting keeps the loop branch-free (vectorised).
+    const int skip = (fabs(gi) + fabs(mOld) + vOld) == 0.0;
+    const float mi = (float)(b1 * mOld + c1 * gi);
+    const float vi = (float)(b2 * vOld + c2 * gi * gi);
+    const double decayed = shrink == 1.0 ? (double)p[i] : (double)p[i] * shrink;
+    const float moved = (float)(decayed - (stepSize * (double)mi) / (sqrt((double)vi) / bc2Sqrt + eps));
+    m[i] = skip ? (float)mOld : mi;
+    v[i] = skip ? (float)vOld : vi;
+    p[i] = skip ? (float)decayed : moved;
+  }
+}
+
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *a[4] = {NULL, NULL, NULL, NULL};
+  size_t len[4] = {0, 0, 0, 0};
+  double x[9];
+  int ok = argc == 13;
+  for (int k = 0; ok && k < 4; k++) ok = (a[k] = floats(env, argv[k], &len[k])) != NULL;
+  for (int k = 0; ok && k < 9; k++) ok = napi_get_value_double(env, argv[4 + k], &x[k]) == napi_ok;
+  if (!ok) {
+    napi_throw_type_error(env, NULL, "ftgeo_train.adam: expected (p, g, m, v: Float32Array, then 9 numbers)");
+    return NULL;
+  }
+  if (len[1] != len[0] || len[2] != len[0] || len[3] != len[0]) {
+    napi_throw_range_error(env, NULL, "ftgeo_train.adam: p, g, m and v must have the same length");
+    return NULL;
+  }
+  adamLoop(a[0], a[1], a[2], a[3], len[0], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8]);
+  return NULL;
+}
+
+#define EXPORT(fn) {#fn, NULL, fn, NULL, NULL, NULL, napi_writable | napi_enumerable | napi_configurable, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const napi_property_descriptor fns[] = {EXPORT(sumSquares), EXPORT(adam)};
+  napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
