@@ -151,51 +151,38 @@ export function registerNativeMatMul(): boolean {
     }) as unknown as tf.KernelFunc,
   );
   const off = (backend: WasmBackendLike, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-  if (typeof blas.gelu === "function" && typeof blas.geluGrad === "function") {
+  const heap = (backend: WasmBackendLike) => backend.wasm.HEAPU8.buffer as ArrayBuffer;
+  const wasmKernel = <K extends string>(kernelName: string, f: (backend: WasmBackendLike, inputs: Record<K, tf.TensorInfo>) => tf.TensorInfo | tf.TensorInfo[]) =>
     tf.registerKernel({
-      kernelName: GELU_KERNEL,
+      kernelName,
       backendName: "wasm",
-      kernelFunc: ((args: KernelArgs) => {
-        const backend = args.backend as WasmBackendLike;
-        const x = args.inputs.x as tf.TensorInfo;
-        const out = backend.makeOutput(x.shape.slice(), "float32");
-        blas.gelu(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, out), tf.util.sizeFromShape(x.shape));
-        return out;
-      }) as unknown as tf.KernelFunc,
+      kernelFunc: ((args: KernelArgs) => f(args.backend as WasmBackendLike, args.inputs as Record<K, tf.TensorInfo>)) as unknown as tf.KernelFunc,
     });
-    tf.registerKernel({
-      kernelName: GELU_GRAD_KERNEL,
-      backendName: "wasm",
-      kernelFunc: ((args: KernelArgs) => {
-        const backend = args.backend as WasmBackendLike;
-        const x = args.inputs.x as tf.TensorInfo;
-        const dy = args.inputs.dy as tf.TensorInfo;
-        const out = backend.makeOutput(x.shape.slice(), "float32");
-        blas.geluGrad(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, dy), off(backend, out), tf.util.sizeFromShape(x.shape));
-        return out;
-      }) as unknown as tf.KernelFunc,
+  if (typeof blas.gelu === "function" && typeof blas.geluGrad === "function") {
+    wasmKernel<"x">(GELU_KERNEL, (backend, { x }) => {
+      const out = backend.makeOutput(x.shape.slice(), "float32");
+      blas.gelu(heap(backend), off(backend, x), off(backend, out), tf.util.sizeFromShape(x.shape));
+      return out;
+    });
+    wasmKernel<"x" | "dy">(GELU_GRAD_KERNEL, (backend, { x, dy }) => {
+      const out = backend.makeOutput(x.shape.slice(), "float32");
+      blas.geluGrad(heap(backend), off(backend, x), off(backend, dy), off(backend, out), tf.util.sizeFromShape(x.shape));
+      return out;
     });
     geluRegistered = true;
   }
   if (typeof blas.mlmSoftmaxXent === "function") {
     const xent = blas.mlmSoftmaxXent.bind(blas);
-    tf.registerKernel({
-      kernelName: MLM_XENT_KERNEL,
-      backendName: "wasm",
-      kernelFunc: ((args: KernelArgs) => {
-        const backend = args.backend as WasmBackendLike;
-        const x = args.inputs.x as tf.TensorInfo;
-        const labels = args.inputs.labels as tf.TensorInfo;
-        const [n, V] = x.shape;
-        if (x.dtype !== "float32" || labels.dtype !== "int32" || x.shape.length !== 2 || labels.shape.length !== 1 || labels.shape[0] !== n) {
-          throw new Error(`${MLM_XENT_KERNEL}: expected float32 logits [n, V] and int32 labels [n], got ${x.dtype} [${x.shape}] and ${labels.dtype} [${labels.shape}]`);
-        }
-        const grad = backend.makeOutput([n, V], "float32");
-        const sum = xent(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(backend, x), off(backend, labels), off(backend, grad), n, V);
-        const loss = backend.makeOutput([], "float32");
-        (backend.typedArrayFromHeap(loss) as Float32Array)[0] = sum / n;
-        return [loss, grad];
-      }) as unknown as tf.KernelFunc,
+    wasmKernel<"x" | "labels">(MLM_XENT_KERNEL, (backend, { x, labels }) => {
+      const [n, V] = x.shape;
+      if (x.dtype !== "float32" || labels.dtype !== "int32" || x.shape.length !== 2 || labels.shape.length !== 1 || labels.shape[0] !== n) {
+        throw new Error(`${MLM_XENT_KERNEL}: expected float32 logits [n, V] and int32 labels [n], got ${x.dtype} [${x.shape}] and ${labels.dtype} [${labels.shape}]`);
+      }
+      const grad = backend.makeOutput([n, V], "float32");
+      const sum = xent(heap(backend), off(backend, x), off(backend, labels), off(backend, grad), n, V);
+      const loss = backend.makeOutput([], "float32");
+      (backend.typedArrayFromHeap(loss) as Float32Array)[0] = sum / n;
+      return [loss, grad];
     });
     mlmXentRegistered = true;
   }

@@ -318,6 +318,19 @@ static napi_value probeReluBackward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* out[k] = exp(x[k] - max x) for k < K (out may be x); returns the sum, and the max through *mxOut. */
+static inline float shiftedExp(const float *x, float *out, int64_t K, float *mxOut) {
+  float mx = x[0];
+  for (int64_t k = 1; k < K; k++) mx = fmaxf(mx, x[k]);
+  float s = 0.0f;
+  for (int64_t k = 0; k < K; k++) {
+    out[k] = fast_exp(x[k] - mx);
+    s += out[k];
+  }
+  *mxOut = mx;
+  return s;
+}
+
 /*
  * probeSoftmaxXent(z, rows, y, order, start, colSum) -> summed cross-entropy of the rows. z [rows, K] holds the
  * logits and becomes softmax(z) - onehot(y[order[start + i]]); colSum[k] = sum_i of that. Probabilities are clipped
@@ -337,13 +350,8 @@ static napi_value probeSoftmaxXent(napi_env env, napi_callback_info info) {
     if (!fits(env, r >= 0 && r < (int64_t)il[0])) return NULL;
     const int32_t yi = ia[0][r];
     if (!fits(env, yi >= 0 && yi < K)) return NULL;
-    float mx = z[0];
-    for (int64_t k = 1; k < K; k++) mx = fmaxf(mx, z[k]);
-    float s = 0.0f;
-    for (int64_t k = 0; k < K; k++) {
-      z[k] = fast_exp(z[k] - mx);
-      s += z[k];
-    }
+    float mx;
+    const float s = shiftedExp(z, z, K, &mx);
     const float inv = 1.0f / s;
     for (int64_t k = 0; k < K; k++) z[k] *= inv;
     loss -= log(fminf(1.0f - epsF, fmaxf(epsF, z[yi])));
@@ -406,13 +414,8 @@ static napi_value mlmSoftmaxXent(napi_env env, napi_callback_info info) {
       napi_throw_range_error(env, NULL, "ftgeo_blas mlmSoftmaxXent: a label is outside [0, vocabulary size)");
       return NULL;
     }
-    float mx = x[0];
-    for (int64_t k = 1; k < K; k++) mx = fmaxf(mx, x[k]);
-    float s = 0.0f;
-    for (int64_t k = 0; k < K; k++) {
-      g[k] = fast_exp(x[k] - mx);
-      s += g[k];
-    }
+    float mx;
+    const float s = shiftedExp(x, g, K, &mx);
     loss += (double)mx + log((double)s) - (double)x[y];
     const float scale = invN / s;
     for (int64_t k = 0; k < K; k++) g[k] *= scale;
