@@ -55,6 +55,23 @@ test("directprobe: the search strategy gives exactly the clusters of checked mer
   assert.deepEqual(partition(directProbe(m, y).clusters), partition(a.clusters));
 });
 
+test("directprobe: inherited vetoes give the same clusters as re-proposing every vetoed pair's supersets", () => {
+  for (const [seed, spread] of [
+    [5, 9],
+    [12, 7],
+  ]) {
+    const { m, y } = blobs(seed, 45, 5, 4, spread);
+    for (const strategy of ["search", "forward"] as const) {
+      const on = directProbe(m, y, { strategy });
+      const off = directProbe(m, y, { strategy, inheritVetoes: false });
+      assert.ok(on.numClusters > 4, "this layout must be non-linear for the test to mean something");
+      assert.deepEqual(partition(on.clusters), partition(off.clusters), `seed ${seed}, ${strategy}`);
+      assert.equal(on.stats.checkedMerges, off.stats.checkedMerges);
+      assert.ok(on.stats.vetoedMerges < off.stats.vetoedMerges, `seed ${seed}, ${strategy}: vetoes ${on.stats.vetoedMerges} vs ${off.stats.vetoedMerges}`);
+    }
+  }
+});
+
 test("directprobe: nested labels split the outer one; duplicated points and a single-point label are fine", () => {
   // Label 0 on a ring, label 1 at its centre (one point, duplicated twice), label 2 a far single point.
   const rows: number[][] = [];

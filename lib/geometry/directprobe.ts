@@ -12,6 +12,19 @@
  *     back coarsely, then bisects: same state). The checked process agrees with the unchecked one up to that
  *     state, because no merge was vetoed before it.
  *  3. From the last state without overlap, merging continues with a check before every merge.
+ *
+ * Inherited vetoes (agglomerate's inheritVetoes) in step 3. The checked process proposes the closest same-label
+ * pair (ties: smaller ids) that was not vetoed, vetoes it if the merged hull overlaps a cluster of another label,
+ * and never proposes a vetoed pair again. Let F be the set of live pairs whose merge would be vetoed now. The
+ * veto is monotone: if a ∪ b overlapped z when (a, b) was vetoed, then for live A ⊇ a, B ⊇ b the hull of A ∪ B
+ * contains that of a ∪ b, and z lies inside a live cluster Z of z's label (clusters only grow), whose hull contains
+ * z's: A ∪ B overlaps Z, so (A, B) is in F. Every pair the reference keeps out is therefore in F, and so is every
+ * pair kept out by inheritance; both processes thus accept the closest pair outside F, i.e. the same merge, from the
+ * same state, and by induction make the same merges and stop at the same state. Only proposals that would be
+ * vetoed again are skipped (on POS, most of all proposals). In floating point the check is monotone through the
+ * overlap witnesses it stores (a witness inside A ∪ B and Z vetoes without a solve) whenever the two bounding
+ * spheres meet, which they do when the witness's hulls intersect; the bench compares the clusters with the
+ * non-inheriting process (--out) to confirm it on real data.
  */
 import { FtgeoError } from "../util/errors";
 import { Progress, ProgressSink, silentSink } from "../util/progress";
@@ -26,6 +39,8 @@ export interface DirectProbeOptions {
   progress?: ProgressSink;
   /** "search" (default): the reference's strategy; "forward": checked merging from single points (slow; for tests). */
   strategy?: "search" | "forward";
+  /** Skip re-proposing pairs whose parts contain a vetoed pair's parts (default true; same clusters, see above). */
+  inheritVetoes?: boolean;
 }
 
 export interface Cluster {
@@ -168,7 +183,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   } else if (opts.strategy === "forward") {
     t = performance.now();
     const singles = Array.from({ length: n }, (_, i) => geomOf(m, i, labels[i], Int32Array.of(i)));
-    final = checkedMerging(m, oracle, singles, n + labelSet.length, stats, sink);
+    final = checkedMerging(m, oracle, singles, n + labelSet.length, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   } else {
     // 2. The unchecked sequence: per-label centroid linkage, interleaved by merge distance.
@@ -219,7 +234,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     // 4. Checked merging from the last state without overlap.
     t = performance.now();
     const start = buildState(m, labels, global, good);
-    final = checkedMerging(m, oracle, start.clusters, firstIdAfter, stats, sink);
+    final = checkedMerging(m, oracle, start.clusters, firstIdAfter, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   }
 
@@ -308,7 +323,15 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 }
 
 /** Merging with a check before every merge, from the given clusters (the reference's forward phase). */
-function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], nextId: number, stats: DirectProbeStats, sink: ProgressSink): AggCluster[] {
+function checkedMerging(
+  m: Matrix,
+  oracle: OverlapOracle,
+  start: ClusterGeom[],
+  nextId: number,
+  stats: DirectProbeStats,
+  sink: ProgressSink,
+  opts: DirectProbeOptions,
+): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
   // Every active cluster's bounding sphere in flat arrays: the others of a merge are the pool's other labels.
   const pool = new SpherePool(m.dim);
@@ -333,6 +356,7 @@ function checkedMerging(m: Matrix, oracle: OverlapOracle, start: ClusterGeom[], 
     start.map((c) => ({ id: c.id, label: c.label, members: c.members })),
     {
       nextId,
+      inheritVetoes: opts.inheritVetoes ?? true,
       allow: (a, b, merged) => {
         if (oracle.witnessedMergeOverlap(active.get(a.id)!, active.get(b.id)!, merged.members, owner, pool)) {
           stats.vetoedMerges++;
