@@ -32,6 +32,7 @@ import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
 import { checkLabels, Matrix } from "./matrix";
 import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool } from "./overlap";
+import { pca } from "./pca";
 
 export interface DirectProbeOptions {
   hull?: HullOptions;
@@ -150,6 +151,8 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const n = m.n;
   const sink = opts.progress ?? silentSink();
   const oracle = new OverlapOracle(m, opts.hull);
+  const directions = spreadDirections(m);
+  const newPool = (): SpherePool => new SpherePool(m.dim, directions);
   const labelSet = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const stats: DirectProbeStats = {
     ...oracle.stats,
@@ -176,14 +179,14 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const endState = labelSet.map((l, i) => geomOf(m, n + i, l, Int32Array.from(membersByLabel.get(l)!)));
   const endOwner = new Int32Array(n);
   endState.forEach((c) => c.members.forEach((p) => (endOwner[p] = c.id)));
-  const linearNow = stateIsClear(oracle, endState, endOwner, () => true);
+  const linearNow = stateIsClear(oracle, newPool(), endState, endOwner, () => true);
   stats.seconds.linearCheck = (performance.now() - t) / 1000;
   if (linearNow) {
     final = endState.map((c) => ({ id: c.id, label: c.label, members: c.members }));
   } else if (opts.strategy === "forward") {
     t = performance.now();
     const singles = Array.from({ length: n }, (_, i) => geomOf(m, i, labels[i], Int32Array.of(i)));
-    final = checkedMerging(m, oracle, singles, n + labelSet.length, stats, sink, opts);
+    final = checkedMerging(m, oracle, newPool(), singles, n + labelSet.length, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   } else {
     // 2. The unchecked sequence: per-label centroid linkage, interleaved by merge distance.
@@ -222,7 +225,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
       const mid = (good + bad) >> 1;
       const state = buildState(m, labels, global, mid);
       const bornAfterGood = n + labelSet.length + good; // ids >= this were created after the good state
-      const clear = stateIsClear(oracle, state.clusters, state.owner, (c) => c.id >= bornAfterGood);
+      const clear = stateIsClear(oracle, newPool(), state.clusters, state.owner, (c) => c.id >= bornAfterGood);
       stats.statesSearched++;
       if (clear) good = mid;
       else bad = mid;
@@ -234,7 +237,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     // 4. Checked merging from the last state without overlap.
     t = performance.now();
     const start = buildState(m, labels, global, good);
-    final = checkedMerging(m, oracle, start.clusters, firstIdAfter, stats, sink, opts);
+    final = checkedMerging(m, oracle, newPool(), start.clusters, firstIdAfter, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   }
 
@@ -246,6 +249,28 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const assignment = new Int32Array(n);
   clusters.forEach((c, i) => c.members.forEach((p) => (assignment[p] = i)));
   return { clusters, assignment, labels: labelSet, numClusters: clusters.length, linear: clusters.length === labelSet.length, stats };
+}
+
+/**
+ * Directions of largest spread of the points (principal axes of an evenly spaced sample of at most 4,096 rows) for
+ * the sphere pools' projection filter: the more the centres spread along them, the more far pairs the filter
+ * rules out. Any unit vectors would give the same answers (the filter is exact), only more slowly.
+ */
+function spreadDirections(m: Matrix, k = 4): Float64Array[] {
+  const sample = Math.min(m.n, 4096);
+  if (sample < 3 || m.dim < 2) return [];
+  const rows: Float64Array[] = [];
+  for (let i = 0; i < sample; i++) {
+    const r = Math.floor((i * m.n) / sample);
+    rows.push(Float64Array.from(m.data.subarray(r * m.dim, (r + 1) * m.dim)));
+  }
+  return pca(rows, Math.min(k, m.dim))
+    .components.filter((u) => u.some((v) => v !== 0))
+    .map((u) => {
+      // Renormalise in float64 so that the pool's unit check holds well within its tolerance.
+      const n = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+      return Float64Array.from(u, (v) => v / n);
+    });
 }
 
 /** Interleaves per-label merge sequences as one global closest-pair-first process would. */
@@ -309,9 +334,8 @@ function buildState(
 }
 
 /** True if no two clusters of different labels overlap, checking only pairs with at least one `fresh` cluster. */
-function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
+function stateIsClear(oracle: OverlapOracle, pool: SpherePool, clusters: ClusterGeom[], owner: Int32Array, fresh: (c: ClusterGeom) => boolean): boolean {
   oracle.register(clusters);
-  const pool = new SpherePool(oracle.dim);
   for (const c of clusters) pool.add(c);
   // Non-singletons first: two single points of different labels never overlap (identical ones were rejected).
   for (const c of clusters) {
@@ -326,6 +350,7 @@ function stateIsClear(oracle: OverlapOracle, clusters: ClusterGeom[], owner: Int
 function checkedMerging(
   m: Matrix,
   oracle: OverlapOracle,
+  pool: SpherePool,
   start: ClusterGeom[],
   nextId: number,
   stats: DirectProbeStats,
@@ -333,8 +358,7 @@ function checkedMerging(
   opts: DirectProbeOptions,
 ): AggCluster[] {
   const active = new Map<number, ClusterGeom>();
-  // Every active cluster's bounding sphere in flat arrays: the others of a merge are the pool's other labels.
-  const pool = new SpherePool(m.dim);
+  // Every active cluster's bounding sphere in flat arrays (`pool`, empty): the others of a merge are the pool's other labels.
   const add = (c: ClusterGeom): void => {
     active.set(c.id, c);
     pool.add(c);

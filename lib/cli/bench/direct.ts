@@ -165,6 +165,7 @@ export async function run(argv: string[]): Promise<number> {
         hullOutcomes: { separated: s.hullSeparated, overlap: s.hullOverlap, undecided: s.hullUndecided },
         checks: s.checks,
         sphereSkips: s.sphereSkips,
+        projectionSkips: s.projectionSkips,
         cacheHits: { exactPair: s.certHits, extendedHyperplane: s.certExtensions, overlapWitness: s.witnessHits },
         centroidDirectionSeparations: s.centroidDirection,
         uncheckedMerges: s.uncheckedMerges,
