@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { dotRow, extremeProjection, makeMatrix, Matrix, projectRows } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { ClusterGeom, ensureRadius, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
 import { Rng } from "../lib/util/rng";
 
@@ -161,4 +162,31 @@ test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and de
   }
   assert.ok(vetoed > 0, "expected some vetoed merges");
   assert.ok(witnessed > 0, "expected the second pass to find witnesses");
+});
+
+test("native projection kernels (when built) give bit-identical projections to the JS sums", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.dotrows !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(41);
+  for (const dim of [128, 7, 130]) {
+    const m = makeMatrix(300, dim);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal() * 3 + 1;
+    const rows = Int32Array.from({ length: 120 }, () => rng.int(m.n));
+    const z = Float64Array.from({ length: dim }, () => rng.normal());
+    const viaKernel = new Float64Array(rows.length);
+    projectRows(m, rows, z, viaKernel);
+    rows.forEach((r, i) => assert.equal(viaKernel[i], dotRow(m, r, z), `dim ${dim}, row ${r}`));
+    for (const wantMin of [true, false]) {
+      let want = wantMin ? 0.5 : -0.5;
+      for (const r of rows) {
+        let s = 0;
+        for (let k = 0; k < dim; k++) s += m.data[r * dim + k] * z[k];
+        if (wantMin ? s < want : s > want) want = s;
+      }
+      assert.equal(extremeProjection(m, rows, z, wantMin, wantMin ? 0.5 : -0.5), want, `dim ${dim}, ${wantMin ? "min" : "max"}`);
+    }
+  }
 });

@@ -9,7 +9,7 @@
  * Clusters are identified by ids; an id always denotes the same point set.
  */
 import { hullDistance, HullOptions } from "./hull";
-import { Matrix } from "./matrix";
+import { extremeProjection, Matrix } from "./matrix";
 
 export interface ClusterGeom {
   id: number;
@@ -35,6 +35,18 @@ interface Cert {
   /** Convex weights of supPos and supNeg (nearest points found by the solver), when known: a warm start. */
   weightPos?: number[];
   weightNeg?: number[];
+  /** |w|, once computed (normOf): extensions of one hyperplane to many clusters need it each time. */
+  wNorm?: number;
+}
+
+/** |cert.w| (the sum in coordinate order, as it always was computed), cached on the cert. */
+function normOf(cert: Cert): number {
+  if (cert.wNorm === undefined) {
+    let wn = 0;
+    for (let k = 0; k < cert.w.length; k++) wn += cert.w[k] * cert.w[k];
+    cert.wNorm = Math.sqrt(wn);
+  }
+  return cert.wNorm;
 }
 
 interface Witness {
@@ -608,19 +620,9 @@ export class OverlapOracle {
     for (const { cert, childPos, other } of options) {
       let posMin = cert.posMin;
       let negMax = cert.negMax;
-      const data = this.m.data;
-      const w = cert.w;
-      for (let i = 0; i < other.length; i++) {
-        const off = other[i] * dim;
-        let s = 0;
-        for (let k = 0; k < dim; k++) s += data[off + k] * w[k];
-        if (childPos) {
-          if (s < posMin) posMin = s;
-        } else if (s > negMax) negMax = s;
-      }
-      let wn = 0;
-      for (let k = 0; k < dim; k++) wn += cert.w[k] * cert.w[k];
-      wn = Math.sqrt(wn);
+      if (childPos) posMin = extremeProjection(this.m, other, cert.w, true, posMin);
+      else negMax = extremeProjection(this.m, other, cert.w, false, negMax);
+      const wn = normOf(cert);
       if ((posMin - negMax) / wn > this.overlapTol * scale) {
         this.store({ ...cert, pos: childPos ? a.id : b.id, posMin, negMax }, a.id, b.id);
         return true;
@@ -689,14 +691,16 @@ function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number, cRadius = c.radi
 /** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */
 function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
   const dim = a.centre.length;
-  const w = new Float64Array(dim);
+  // The distance first (most spheres meet): w is only built for the hyperplanes returned, with the same values.
   let n2 = 0;
   for (let k = 0; k < dim; k++) {
-    w[k] = a.centre[k] - b.centre[k];
-    n2 += w[k] * w[k];
+    const t = a.centre[k] - b.centre[k];
+    n2 += t * t;
   }
   const n = Math.sqrt(n2);
   if (n <= a.radius + b.radius) return undefined;
+  const w = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) w[k] = a.centre[k] - b.centre[k];
   let pa = 0;
   let pb = 0;
   for (let k = 0; k < dim; k++) {
@@ -716,16 +720,7 @@ function centroidDirectionCert(m: Matrix, a: ClusterGeom, b: ClusterGeom, overla
     n2 += w[k] * w[k];
   }
   if (!(n2 > 0)) return undefined;
-  const proj = (rows: Int32Array, wantMin: boolean): number => {
-    let best = wantMin ? Infinity : -Infinity;
-    for (let i = 0; i < rows.length; i++) {
-      const off = rows[i] * dim;
-      let s = 0;
-      for (let k = 0; k < dim; k++) s += m.data[off + k] * w[k];
-      if (wantMin ? s < best : s > best) best = s;
-    }
-    return best;
-  };
+  const proj = (rows: Int32Array, wantMin: boolean): number => extremeProjection(m, rows, w, wantMin, wantMin ? Infinity : -Infinity);
   const negMax = proj(b.members, false);
   const posMin = proj(a.members, true);
   const n = Math.sqrt(n2);

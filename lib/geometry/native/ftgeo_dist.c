@@ -7,6 +7,8 @@
  *
  * sqdists(cen: Float64Array, dim, q, rows: Int32Array, start, end, out: Float64Array)
  *   out[t - start] = sum over k of (cen[q*dim + k] - cen[rows[t]*dim + k])^2 for start <= t < end; dim even.
+ * dotrows and extremedot (below): projections of float32 rows on a float64 vector for the overlap checks, each in
+ * the summation order of the JS loop it replaces (same build rules).
  */
 #include <node_api.h>
 #include <stdint.h>
@@ -81,10 +83,110 @@ static napi_value sqdists(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Checks (data: Float32Array, dim, rows: Int32Array, y: Float64Array): every row inside data, y of length dim. */
+static int rows_args(napi_env env, napi_value *argv, const char *what, float **data, int32_t *dim, int32_t **rows, size_t *nrows, double **y) {
+  size_t dataLen, yLen;
+  if (!typed(env, argv[0], napi_float32_array, (void **)data, &dataLen) || napi_get_value_int32(env, argv[1], dim) != napi_ok ||
+      !typed(env, argv[2], napi_int32_array, (void **)rows, nrows) || !typed(env, argv[3], napi_float64_array, (void **)y, &yLen)) {
+    napi_throw_type_error(env, NULL, what);
+    return 0;
+  }
+  if (*dim <= 0 || yLen < (size_t)*dim) {
+    napi_throw_range_error(env, NULL, "ftgeo_dist: dim must be positive and the vector at least dim long");
+    return 0;
+  }
+  for (size_t t = 0; t < *nrows; t++) {
+    if ((*rows)[t] < 0 || ((size_t)(*rows)[t] + 1) * (size_t)*dim > dataLen) {
+      napi_throw_range_error(env, NULL, "ftgeo_dist: a row index is outside the matrix");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/*
+ * dotrows(data: Float32Array, dim, rows: Int32Array, y: Float64Array, out: Float64Array)
+ *   out[t] = row rows[t] . y, summed exactly as matrix.ts's dotRow: coordinates k = 0, 4, 8, ... into s0, 1, 5, ...
+ *   into s1 and so on, the tail (dim % 4) into s0, then ((s0 + s1) + s2) + s3.
+ */
+static napi_value dotrows(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *data;
+  int32_t dim, *rows;
+  size_t n, outLen;
+  double *y, *out;
+  const char *what = "ftgeo_dist.dotrows: expected (Float32Array, dim, Int32Array, Float64Array, Float64Array)";
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &y)) return NULL;
+  if (!typed(env, argv[4], napi_float64_array, (void **)&out, &outLen) || outLen < n) {
+    napi_throw_range_error(env, NULL, "ftgeo_dist.dotrows: out must be a Float64Array with a place for every row");
+    return NULL;
+  }
+  for (size_t t = 0; t < n; t++) {
+    const float *x = data + (size_t)rows[t] * dim;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int32_t k = 0;
+    for (; k + 3 < dim; k += 4) {
+      s0 += (double)x[k] * y[k];
+      s1 += (double)x[k + 1] * y[k + 1];
+      s2 += (double)x[k + 2] * y[k + 2];
+      s3 += (double)x[k + 3] * y[k + 3];
+    }
+    for (; k < dim; k++) s0 += (double)x[k] * y[k];
+    out[t] = ((s0 + s1) + s2) + s3;
+  }
+  return NULL;
+}
+
+/*
+ * extremedot(data: Float32Array, dim, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number) -> number
+ *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed in one accumulator in
+ *   coordinate order (overlap.ts's hyperplane extensions and centroid-direction test), compared as they are there.
+ */
+static napi_value extremedot(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *data;
+  int32_t dim, *rows;
+  size_t n;
+  double *w, best;
+  bool wantMin;
+  const char *what = "ftgeo_dist.extremedot: expected (Float32Array, dim, Int32Array, Float64Array, boolean, number)";
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &w)) return NULL;
+  if (napi_get_value_bool(env, argv[4], &wantMin) != napi_ok || napi_get_value_double(env, argv[5], &best) != napi_ok) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  for (size_t t = 0; t < n; t++) {
+    const float *x = data + (size_t)rows[t] * dim;
+    double s = 0;
+    for (int32_t k = 0; k < dim; k++) s += (double)x[k] * w[k];
+    if (wantMin) {
+      if (s < best) best = s;
+    } else if (s > best) best = s;
+  }
+  napi_value result;
+  napi_create_double(env, best, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value f;
-  napi_create_function(env, "sqdists", NAPI_AUTO_LENGTH, sqdists, NULL, &f);
-  napi_set_named_property(env, exports, "sqdists", f);
+  napi_property_descriptor props[] = {
+    {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
+    {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
+    {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 
