@@ -14,6 +14,25 @@ export interface NativeDist {
   dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
   /** min (wantMin) or max of start and each row rows[t] . w summed in one accumulator in coordinate order. */
   extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number;
+  /** SpherePool's scan up to the partial distance (overlap.ts scanPool); returns how many slots are left in outSlot, outCd2. */
+  spherescan(
+    centres: Float64Array,
+    radii: Float64Array,
+    labels: Int32Array,
+    proj: Float64Array,
+    norms: Float64Array,
+    size: number,
+    dim: number,
+    nd: number,
+    c: Float64Array,
+    rc: number,
+    label: number,
+    pc: Float64Array,
+    nc: number,
+    outSlot: Int32Array,
+    outCd2: Float64Array,
+    counts: Float64Array,
+  ): number;
 }
 
 export function nativeDistPath(): string {

@@ -10,6 +10,7 @@
  */
 import { hullDistance, HullOptions } from "./hull";
 import { extremeProjection, Matrix } from "./matrix";
+import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface ClusterGeom {
   id: number;
@@ -259,6 +260,9 @@ export class OverlapOracle {
   /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
   private geoms = new Map<number, ClusterGeom>();
   private readonly overlapTol: number;
+  /** The native sphere scan's output buffers (slots left after the partial distance, their squared distances). */
+  private scanSlots = new Int32Array(0);
+  private scanCd2 = new Float64Array(0);
 
   constructor(
     private readonly m: Matrix,
@@ -473,7 +477,35 @@ export class OverlapOracle {
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
-    for (let s = 0; s < pool.size; s++) {
+    const native = nativeScan();
+    if (native) {
+      // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left.
+      if (this.scanSlots.length < pool.size) {
+        this.scanSlots = new Int32Array(2 * pool.size);
+        this.scanCd2 = new Float64Array(2 * pool.size);
+      }
+      const slots = this.scanSlots;
+      const cd2s = this.scanCd2;
+      const counts = new Float64Array(3);
+      const n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      checks = counts[0];
+      skips = counts[1];
+      projSkips = counts[2];
+      for (let i = 0; i < n; i++) {
+        const s = slots[i];
+        const cd = Math.sqrt(cd2s[i]);
+        const gap = cd - rc - radii[s];
+        if (gap >= 0) {
+          skips++;
+          continue;
+        }
+        const x = pool.geoms[s];
+        if (narrow && !narrow(x)) continue;
+        if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+        candidates.push({ x, gap, cd });
+      }
+    }
+    for (let s = 0; s < (native ? 0 : pool.size); s++) {
       if (labels[s] === c.label) continue;
       checks++;
       const rx = radii[s];
@@ -652,6 +684,12 @@ const KEY_BASE = 2 ** 26;
 function key(a: number, b: number): number {
   if (!(a >= 0 && b >= 0 && a < KEY_BASE && b < KEY_BASE)) throw new RangeError(`overlap: cluster ids must be in [0, ${KEY_BASE}), got ${a} and ${b}`);
   return a < b ? a * KEY_BASE + b : b * KEY_BASE + a;
+}
+
+/** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
+function nativeScan(): NativeDist | null {
+  const native = loadNativeDist();
+  return native && typeof native.spherescan === "function" ? native : null;
 }
 
 /**

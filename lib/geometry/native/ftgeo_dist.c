@@ -180,11 +180,96 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, rc, label, pc, nc, outSlot, outCd2, counts) -> n
+ *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label differs from `label`,
+ *   first the projection filter (|pc[j] - proj[s*nd + j]| > (rc + r_s) (1 + 1e-7) + 1e-12 (nc + norms[s]) for some
+ *   j: skipped), then the squared distance of c and centre s summed in coordinate order in blocks of 32, abandoned
+ *   when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300 (skipped). The slots that remain and their squared
+ *   distances go to outSlot[0..n), outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and
+ *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
+ */
+static napi_value spherescan(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double *centres, *radii, *proj, *norms, *c, *pc, *outCd2, *counts, rc, nc;
+  int32_t *labels, *outSlot, size, dim, nd, label;
+  size_t lc, lr, ll, lp, ln, lcc, lpc, los, lod, lcn;
+  if (argc != 16 || !typed(env, argv[0], napi_float64_array, (void **)&centres, &lc) || !typed(env, argv[1], napi_float64_array, (void **)&radii, &lr) ||
+      !typed(env, argv[2], napi_int32_array, (void **)&labels, &ll) || !typed(env, argv[3], napi_float64_array, (void **)&proj, &lp) ||
+      !typed(env, argv[4], napi_float64_array, (void **)&norms, &ln) || napi_get_value_int32(env, argv[5], &size) != napi_ok ||
+      napi_get_value_int32(env, argv[6], &dim) != napi_ok || napi_get_value_int32(env, argv[7], &nd) != napi_ok ||
+      !typed(env, argv[8], napi_float64_array, (void **)&c, &lcc) || napi_get_value_double(env, argv[9], &rc) != napi_ok ||
+      napi_get_value_int32(env, argv[10], &label) != napi_ok || !typed(env, argv[11], napi_float64_array, (void **)&pc, &lpc) ||
+      napi_get_value_double(env, argv[12], &nc) != napi_ok || !typed(env, argv[13], napi_int32_array, (void **)&outSlot, &los) ||
+      !typed(env, argv[14], napi_float64_array, (void **)&outCd2, &lod) || !typed(env, argv[15], napi_float64_array, (void **)&counts, &lcn)) {
+    napi_throw_type_error(env, NULL, "ftgeo_dist.spherescan: expected (Float64Array x2, Int32Array, Float64Array x2, size, dim, nd, Float64Array, rc, label, Float64Array, nc, Int32Array, Float64Array x2)");
+    return NULL;
+  }
+  if (size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
+      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3) {
+    napi_throw_range_error(env, NULL, "ftgeo_dist.spherescan: an array is shorter than size, dim or nd require");
+    return NULL;
+  }
+  int32_t n = 0;
+  double checks = 0, skips = 0, projSkips = 0;
+  for (int32_t s = 0; s < size; s++) {
+    if (labels[s] == label) continue;
+    checks++;
+    const double rx = radii[s];
+    const double reach = rc + rx;
+    if (nd > 0) {
+      const double apart = reach * (1 + 1e-7) + 1e-12 * (nc + norms[s]);
+      const double *p = proj + (size_t)s * nd;
+      int32_t j = 0;
+      for (; j < nd; j++) {
+        const double t = pc[j] - p[j];
+        if (t > apart || -t > apart) break;
+      }
+      if (j < nd) {
+        projSkips++;
+        continue;
+      }
+    }
+    const double limit = reach * reach * (1 + 1e-9) + 1e-300;
+    const double *x = centres + (size_t)s * dim;
+    double cd2 = 0;
+    int32_t k = 0;
+    int far = 0;
+    while (k < dim) {
+      const int32_t end = k + 32 < dim ? k + 32 : dim;
+      for (; k < end; k++) {
+        const double t = c[k] - x[k];
+        cd2 += t * t;
+      }
+      if (cd2 > limit) {
+        far = 1;
+        break;
+      }
+    }
+    if (far) {
+      skips++;
+      continue;
+    }
+    outSlot[n] = s;
+    outCd2[n] = cd2;
+    n++;
+  }
+  counts[0] += checks;
+  counts[1] += skips;
+  counts[2] += projSkips;
+  napi_value result;
+  napi_create_int32(env, n, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
+    {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
