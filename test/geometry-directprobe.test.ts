@@ -55,15 +55,15 @@ test("directprobe: the search strategy gives exactly the clusters of checked mer
   assert.deepEqual(partition(directProbe(m, y).clusters), partition(a.clusters));
 });
 
-test("directprobe: inherited vetoes give the same clusters as re-proposing every vetoed pair's supersets", () => {
+test("directprobe inheritVetoes (off by default): on well-separated blobs, the clusters of re-proposing every vetoed pair", () => {
   for (const [seed, spread] of [
     [5, 9],
     [12, 7],
   ]) {
     const { m, y } = blobs(seed, 45, 5, 4, spread);
     for (const strategy of ["search", "forward"] as const) {
-      const on = directProbe(m, y, { strategy });
-      const off = directProbe(m, y, { strategy, inheritVetoes: false });
+      const on = directProbe(m, y, { strategy, inheritVetoes: true });
+      const off = directProbe(m, y, { strategy });
       assert.ok(on.numClusters > 4, "this layout must be non-linear for the test to mean something");
       assert.deepEqual(partition(on.clusters), partition(off.clusters), `seed ${seed}, ${strategy}`);
       assert.equal(on.stats.checkedMerges, off.stats.checkedMerges);
