@@ -6,6 +6,7 @@ import { corralHullDistance } from "../lib/geometry/corral";
 import { hullDistance } from "../lib/geometry/hull";
 import { hullGapLp, initLp } from "../lib/geometry/lp";
 import { fromRows, Matrix } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { Rng } from "../lib/util/rng";
 import { repoRoot } from "../lib/util/paths";
 
@@ -183,4 +184,27 @@ test("corral solver: a warm start from a subset's nearest points gives the same 
   assert.equal(cold.status, "separated");
   assert.ok(sub.upper >= cold.upper - 1e-12, "a subset is never closer");
   assert.ok(Math.abs(warm.upper - cold.upper) < 1e-8 * cold.upper, `warm ${warm.upper} vs cold ${cold.upper}`);
+});
+
+test("corral solver: the native kernel (when built) gives bit-identical results to the JS loops", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.corraladd !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(77);
+  for (let c = 0; c < 12; c++) {
+    const dim = [3, 64, 129][c % 3];
+    const offset = [0, 0.5, 3][c % 4 === 3 ? 2 : c % 3];
+    const A = Array.from({ length: 20 + rng.int(120) }, () => Array.from({ length: dim }, (_, k) => rng.normal() + (k === 0 ? offset : 0)));
+    const B = Array.from({ length: 20 + rng.int(120) }, () => Array.from({ length: dim }, (_, k) => rng.normal() - (k === 0 ? offset : 0)));
+    const { m, a, b } = sets(A, B);
+    for (const goal of ["distance", "separable"] as const) {
+      const opts = { goal, relTol: 1e-9, zeroTol: 1e-9 };
+      const js = corralHullDistance({ m, rows: a }, { m, rows: b }, { ...opts, native: false });
+      const nat = corralHullDistance({ m, rows: a }, { m, rows: b }, opts);
+      assert.ok(js.major > 2, `case ${c}: the corral must grow for the test to mean something`);
+      assert.deepEqual({ ...nat, w: Array.from(nat.w) }, { ...js, w: Array.from(js.w) }, `case ${c}, ${goal}`);
+    }
+  }
 });

@@ -23,6 +23,7 @@
  */
 import type { PointSet } from "./hull";
 import { projectRows } from "./matrix";
+import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface CorralOptions {
   /** "separable": stop at the first certificate of separation or overlap; "distance": until upper - lower <= relTol * upper. */
@@ -36,6 +37,8 @@ export interface CorralOptions {
   warm?: { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] };
   /** Candidate pool per side priced between full passes (default 48). */
   poolSize?: number;
+  /** Use the native corral kernel when it is built (default true; bit-identical either way, false for tests). */
+  native?: boolean;
   /** The centroids of A and B, if known (bit-identical to summing the rows in order and dividing): saves a pass. */
   centreA?: Float64Array;
   centreB?: Float64Array;
@@ -77,8 +80,10 @@ class Corral {
   cap = 0;
   /** Buffer of the affine minimiser's weights (valid up to size). */
   private u = new Float64Array(0);
-  /** Each member's point minus the shift, in float64 (only members: the Gram products use them). */
-  private vecs: Float64Array[] = [];
+  /** Each member's point minus the shift, in float64, row after row (only members: the Gram products use them). */
+  private flat = new Float64Array(0);
+  /** The members' sides again, as the native kernel reads them. */
+  private sides = new Int32Array(0);
 
   constructor(
     private readonly A: PointSet,
@@ -86,6 +91,7 @@ class Corral {
     private readonly shift: Float64Array,
     /** Squared lifting constant c^2 (same order as the squared norms of the centred points). */
     private readonly lift: number,
+    private readonly native: NativeDist | null,
   ) {}
 
   get size(): number {
@@ -118,6 +124,13 @@ class Corral {
     const yB = new Float64Array(cap);
     yB.set(this.yB.subarray(0, k));
     this.yB = yB;
+    const dim = this.A.m.dim;
+    const flat = new Float64Array(cap * dim);
+    flat.set(this.flat.subarray(0, k * dim));
+    this.flat = flat;
+    const sides = new Int32Array(cap);
+    sides.set(this.sides.subarray(0, k));
+    this.sides = sides;
     this.cap = cap;
   }
 
@@ -131,27 +144,32 @@ class Corral {
     const { R, cap } = this;
     const x = this.centred(side, pos);
     const dim = x.length;
-    // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous).
+    // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous). The
+    // native kernel, when built, does both in this order (bit-identical).
     const r = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      const y = this.vecs[i];
-      let s0 = 0, s1 = 0; // prettier-ignore
-      let t = 0;
-      for (; t + 1 < dim; t += 2) {
-        s0 += x[t] * y[t];
-        s1 += x[t + 1] * y[t + 1];
-      }
-      if (t < dim) s0 += x[t] * y[t];
-      const d = (s0 + s1) * side * this.side[i];
-      r[i] = side === this.side[i] ? d + this.lift : d;
-    }
     let rr = 0;
-    for (let j = 0; j < k; j++) {
-      const v = r[j] / R[j * cap + j];
-      r[j] = v;
-      rr += v * v;
-      const row = j * cap;
-      for (let i = j + 1; i < k; i++) r[i] -= R[row + i] * v;
+    if (this.native && k > 0) rr = this.native.corraladd(this.flat, k, dim, x, this.sides, side, this.lift, R, cap, r);
+    else {
+      const flat = this.flat;
+      for (let i = 0; i < k; i++) {
+        const y = i * dim;
+        let s0 = 0, s1 = 0; // prettier-ignore
+        let t = 0;
+        for (; t + 1 < dim; t += 2) {
+          s0 += x[t] * flat[y + t];
+          s1 += x[t + 1] * flat[y + t + 1];
+        }
+        if (t < dim) s0 += x[t] * flat[y + t];
+        const d = (s0 + s1) * side * this.side[i];
+        r[i] = side === this.side[i] ? d + this.lift : d;
+      }
+      for (let j = 0; j < k; j++) {
+        const v = r[j] / R[j * cap + j];
+        r[j] = v;
+        rr += v * v;
+        const row = j * cap;
+        for (let i = j + 1; i < k; i++) r[i] -= R[row + i] * v;
+      }
     }
     let hkk = this.lift;
     for (let t = 0; t < dim; t++) hkk += x[t] * x[t];
@@ -173,7 +191,8 @@ class Corral {
     this.side.push(side);
     this.pos.push(pos);
     this.weight.push(0);
-    this.vecs.push(x);
+    this.flat.set(x, k * dim);
+    this.sides[k] = side;
     return true;
   }
 
@@ -224,7 +243,9 @@ class Corral {
     this.side.splice(j, 1);
     this.pos.splice(j, 1);
     this.weight.splice(j, 1);
-    this.vecs.splice(j, 1);
+    const dim = this.A.m.dim;
+    this.flat.copyWithin(j * dim, (j + 1) * dim, k * dim);
+    this.sides.copyWithin(j, j + 1, k);
   }
 
   /**
@@ -269,6 +290,12 @@ class Corral {
     for (let i = 0; i < this.size; i++) (this.side[i] > 0 ? (sA += this.weight[i]) : (sB += this.weight[i]));
     for (let i = 0; i < this.size; i++) this.weight[i] /= this.side[i] > 0 ? sA : sB;
   }
+}
+
+/** The native corral kernel, if built (an addon built before it existed lacks it: then the JS loops). */
+function nativeCorral(): NativeDist | null {
+  const native = loadNativeDist();
+  return native && typeof native.corraladd === "function" ? native : null;
 }
 
 /** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
@@ -322,7 +349,7 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   }
   meanSq /= nA + nB;
   const lift = Math.max(meanSq, 1e-300);
-  const corral = new Corral(A, B, shift, lift);
+  const corral = new Corral(A, B, shift, lift, opts.native === false ? null : nativeCorral());
   const pivotTol = 1e-13;
 
   const projA = new Float64Array(nA);

@@ -33,6 +33,8 @@ export interface NativeDist {
     outCd2: Float64Array,
     counts: Float64Array,
   ): number;
+  /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
+  corraladd(flat: Float64Array, k: number, dim: number, x: Float64Array, sides: Int32Array, side: number, lift: number, R: Float64Array, cap: number, r: Float64Array): number;
 }
 
 export function nativeDistPath(): string {

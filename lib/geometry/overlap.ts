@@ -257,6 +257,8 @@ export class OverlapOracle {
   private certs = new Map<number, Cert>();
   private certKeysById = new Map<number, number[]>();
   private witnessesByPoint = new Map<number, Witness[]>();
+  /** 1 for the points witnessesByPoint has a list for: most members have none, and a byte is cheaper than a Map miss. */
+  private readonly witnessed: Uint8Array;
   /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
   private geoms = new Map<number, ClusterGeom>();
   private readonly overlapTol: number;
@@ -269,6 +271,7 @@ export class OverlapOracle {
     private readonly hullOpts: HullOptions = {},
   ) {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
+    this.witnessed = new Uint8Array(m.n);
   }
 
   get dim(): number {
@@ -397,6 +400,7 @@ export class OverlapOracle {
     if (this.witnessesByPoint.size === 0) return targets;
     const inC = (p: number): boolean => partsOfC.includes(owner[p]);
     for (let i = 0; i < members.length; i++) {
+      if (this.witnessed[members[i]] === 0) continue;
       const ws = this.witnessesByPoint.get(members[i]);
       if (!ws) continue;
       for (const w of ws) {
@@ -621,6 +625,7 @@ export class OverlapOracle {
     for (const p of new Set([w.a[0], w.b[0]])) {
       let list = this.witnessesByPoint.get(p);
       if (!list) this.witnessesByPoint.set(p, (list = []));
+      this.witnessed[p] = 1;
       list.push(w);
     }
     return false;

@@ -264,12 +264,64 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * corraladd(flat, k, dim, x, sides, side, lift, R, cap, r) -> rr
+ *   corral.ts's Corral.add up to the pivot: r[i] = the lifted product of x with member i (flat row i; even
+ *   coordinates into s0, odd into s1, the odd tail into s0; ((s0 + s1) * side) * sides[i], plus lift on the same
+ *   side), then the forward substitution R' r = h in place (R upper triangular, row stride cap) and rr = r.r, in
+ *   the JS loop's order.
+ */
+static napi_value corraladd(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double *flat, *x, *R, *r, lift;
+  int32_t *sides, k, dim, side, cap;
+  size_t lf, lx, ls, lR, lr;
+  if (argc != 10 || !typed(env, argv[0], napi_float64_array, (void **)&flat, &lf) || napi_get_value_int32(env, argv[1], &k) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &dim) != napi_ok || !typed(env, argv[3], napi_float64_array, (void **)&x, &lx) ||
+      !typed(env, argv[4], napi_int32_array, (void **)&sides, &ls) || napi_get_value_int32(env, argv[5], &side) != napi_ok ||
+      napi_get_value_double(env, argv[6], &lift) != napi_ok || !typed(env, argv[7], napi_float64_array, (void **)&R, &lR) ||
+      napi_get_value_int32(env, argv[8], &cap) != napi_ok || !typed(env, argv[9], napi_float64_array, (void **)&r, &lr)) {
+    napi_throw_type_error(env, NULL, "ftgeo_dist.corraladd: expected (Float64Array, k, dim, Float64Array, Int32Array, side, lift, Float64Array, cap, Float64Array)");
+    return NULL;
+  }
+  if (k < 0 || dim <= 0 || cap < k || (size_t)k * dim > lf || (size_t)dim > lx || (size_t)k > ls || (size_t)cap * cap > lR || (size_t)k > lr) {
+    napi_throw_range_error(env, NULL, "ftgeo_dist.corraladd: an array is shorter than k, dim or cap require");
+    return NULL;
+  }
+  for (int32_t i = 0; i < k; i++) {
+    const double *y = flat + (size_t)i * dim;
+    double s0 = 0, s1 = 0;
+    int32_t t = 0;
+    for (; t + 1 < dim; t += 2) {
+      s0 += x[t] * y[t];
+      s1 += x[t + 1] * y[t + 1];
+    }
+    if (t < dim) s0 += x[t] * y[t];
+    const double d = (s0 + s1) * side * sides[i];
+    r[i] = side == sides[i] ? d + lift : d;
+  }
+  double rr = 0;
+  for (int32_t j = 0; j < k; j++) {
+    const double v = r[j] / R[(size_t)j * cap + j];
+    r[j] = v;
+    rr += v * v;
+    const double *row = R + (size_t)j * cap;
+    for (int32_t i = j + 1; i < k; i++) r[i] -= row[i] * v;
+  }
+  napi_value result;
+  napi_create_double(env, rr, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
+    {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
