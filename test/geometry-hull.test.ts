@@ -2,7 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { corralHullDistance } from "../lib/geometry/corral";
+import { corralHullDistance, kthSmallest } from "../lib/geometry/corral";
 import { hullDistance } from "../lib/geometry/hull";
 import { hullGapLp, initLp } from "../lib/geometry/lp";
 import { fromRows, Matrix } from "../lib/geometry/matrix";
@@ -205,6 +205,22 @@ test("corral solver: the native kernel (when built) gives bit-identical results 
       const nat = corralHullDistance({ m, rows: a }, { m, rows: b }, opts);
       assert.ok(js.major > 2, `case ${c}: the corral must grow for the test to mean something`);
       assert.deepEqual({ ...nat, w: Array.from(nat.w) }, { ...js, w: Array.from(js.w) }, `case ${c}, ${goal}`);
+    }
+  }
+});
+
+test("kthSmallest: the value a full sort puts at each position (ties, -0, NaN)", () => {
+  const rng = new Rng(3);
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + rng.int(60);
+    const a = Float64Array.from({ length: n }, () => {
+      const u = rng.next();
+      return u < 0.1 ? NaN : u < 0.2 ? 0 : u < 0.25 ? -0 : Math.round(rng.normal() * 4) / 2;
+    });
+    const sorted = Float64Array.from(a).sort();
+    for (let k = 0; k < n; k++) {
+      const got = kthSmallest(Float64Array.from(a), k);
+      assert.ok(Object.is(got, sorted[k]) || (got === 0 && sorted[k] === 0), `case ${t}, k ${k}: ${got} vs ${sorted[k]}`);
     }
   }
 });

@@ -298,13 +298,56 @@ function nativeCorral(): NativeDist | null {
   return native && typeof native.corraladd === "function" ? native : null;
 }
 
+/**
+ * The value at position k of `a` sorted ascending (Float64Array.prototype.sort's order: NaN last), by quickselect
+ * with median-of-three pivots; `a` is reordered. The same value as sorting, in linear expected time.
+ */
+export function kthSmallest(a: Float64Array, k: number): number {
+  if (!(k >= 0 && k < a.length)) throw new RangeError(`kthSmallest: position ${k} outside 0..${a.length - 1}`);
+  // NaNs sort last: move them to the end and select among the rest.
+  let hi = a.length - 1;
+  for (let i = hi; i >= 0; i--) {
+    if (Number.isNaN(a[i])) {
+      a[i] = a[hi];
+      a[hi--] = NaN;
+    }
+  }
+  if (k > hi) return NaN;
+  let lo = 0;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // Median of a[lo], a[mid], a[hi] as the pivot.
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
 /** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
 function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
   const idx = Array.from({ length: n }, (_, i) => i);
   if (count >= n) return idx.sort((a, b) => sign * (v[a] - v[b]) || a - b);
-  // Threshold by partial selection, then sort the few kept.
+  // Threshold by partial selection (the count-th smallest value, as a full sort would give it), then sort the few kept.
   const vals = Float64Array.from(idx, (i) => sign * v[i]);
-  const cut = Float64Array.from(vals).sort()[count - 1];
+  const cut = kthSmallest(Float64Array.from(vals), count - 1);
   const kept: number[] = [];
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] < cut) kept.push(i);
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] === cut) kept.push(i);
