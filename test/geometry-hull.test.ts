@@ -201,8 +201,10 @@ test("corral solver: the native kernel (when built) gives bit-identical results 
     const { m, a, b } = sets(A, B);
     for (const goal of ["distance", "separable"] as const) {
       const opts = { goal, relTol: 1e-9, zeroTol: 1e-9 };
-      const js = corralHullDistance({ m, rows: a }, { m, rows: b }, { ...opts, native: false });
-      const nat = corralHullDistance({ m, rows: a }, { m, rows: b }, opts);
+      // Int32Array rows, as DirectProbe passes them (the kernels serve typed row lists).
+      const [ra, rb] = [Int32Array.from(a), Int32Array.from(b)];
+      const js = corralHullDistance({ m, rows: ra }, { m, rows: rb }, { ...opts, native: false });
+      const nat = corralHullDistance({ m, rows: ra }, { m, rows: rb }, opts);
       assert.ok(js.major > 2, `case ${c}: the corral must grow for the test to mean something`);
       assert.deepEqual({ ...nat, w: Array.from(nat.w) }, { ...js, w: Array.from(js.w) }, `case ${c}, ${goal}`);
     }

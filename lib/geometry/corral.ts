@@ -295,7 +295,7 @@ class Corral {
 /** The native corral kernel, if built (an addon built before it existed lacks it: then the JS loops). */
 function nativeCorral(): NativeDist | null {
   const native = loadNativeDist();
-  return native && typeof native.corraladd === "function" ? native : null;
+  return native && typeof native.corraladd === "function" && typeof native.sqdevsum === "function" ? native : null;
 }
 
 /**
@@ -380,8 +380,13 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   for (let k = 0; k < dim; k++) shift[k] = 0.5 * (cA[k] + cB[k]);
   // Lift constant: the mean squared norm of the centred points (keeps H's two parts on the same scale).
   let meanSq = 0;
+  const native = opts.native === false ? null : nativeCorral();
   for (const set of [A, B]) {
     const { m, rows } = set;
+    if (native && rows instanceof Int32Array) {
+      meanSq = native.sqdevsum(m.data, dim, rows, shift, meanSq);
+      continue;
+    }
     for (let i = 0; i < rows.length; i++) {
       const off = rows[i] * dim;
       for (let k = 0; k < dim; k++) {
@@ -392,7 +397,7 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   }
   meanSq /= nA + nB;
   const lift = Math.max(meanSq, 1e-300);
-  const corral = new Corral(A, B, shift, lift, opts.native === false ? null : nativeCorral());
+  const corral = new Corral(A, B, shift, lift, native);
   const pivotTol = 1e-13;
 
   const projA = new Float64Array(nA);

@@ -34,6 +34,8 @@ export interface NativeDist {
     counts: Float64Array,
   ): number;
   /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
+  /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
+  sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   corraladd(flat: Float64Array, k: number, dim: number, x: Float64Array, sides: Int32Array, side: number, lift: number, R: Float64Array, cap: number, r: Float64Array): number;
 }
 

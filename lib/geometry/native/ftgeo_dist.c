@@ -315,6 +315,40 @@ static napi_value corraladd(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * sqdevsum(data: Float32Array, dim, rows: Int32Array, shift: Float64Array, start) -> start + the sum over the rows, in
+ *   order, and their coordinates, in order, of (x_k - shift_k)^2, in one accumulator (corral.ts's lift constant).
+ */
+static napi_value sqdevsum(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *data;
+  int32_t dim, *rows;
+  size_t n;
+  double *shift, acc;
+  const char *what = "ftgeo_dist.sqdevsum: expected (Float32Array, dim, Int32Array, Float64Array, number)";
+  if (argc != 5) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &shift)) return NULL;
+  if (napi_get_value_double(env, argv[4], &acc) != napi_ok) {
+    napi_throw_type_error(env, NULL, what);
+    return NULL;
+  }
+  for (size_t t = 0; t < n; t++) {
+    const float *x = data + (size_t)rows[t] * dim;
+    for (int32_t k = 0; k < dim; k++) {
+      const double d = (double)x[k] - shift[k];
+      acc += d * d;
+    }
+  }
+  napi_value result;
+  napi_create_double(env, acc, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
@@ -322,6 +356,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
+    {"sqdevsum", NULL, sqdevsum, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
