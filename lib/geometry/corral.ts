@@ -295,7 +295,7 @@ class Corral {
 /** The native corral kernel, if built (an addon built before it existed lacks it: then the JS loops). */
 function nativeCorral(): NativeDist | null {
   const native = loadNativeDist();
-  return native && typeof native.corraladd === "function" && typeof native.sqdevsum === "function" ? native : null;
+  return native && typeof native.corraladd === "function" && typeof native.sqdevsum === "function" && typeof native.combine === "function" ? native : null;
 }
 
 /**
@@ -492,13 +492,24 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
     // p, q and z = p - q from the data and exact convex weights: ||z|| is a certified upper bound.
     pA.fill(0);
     qB.fill(0);
-    for (let i = 0; i < corral.size; i++) {
-      const w = corral.weight[i];
-      const set = corral.side[i] > 0 ? A : B;
-      const acc = corral.side[i] > 0 ? pA : qB;
-      const x = set.m.data;
-      const off = set.rows[corral.pos[i]] * dim;
-      for (let k = 0; k < dim; k++) acc[k] += w * x[off + k];
+    if (native) {
+      const k = corral.size;
+      const rows = new Int32Array(k);
+      const sides = new Int32Array(k);
+      for (let i = 0; i < k; i++) {
+        rows[i] = (corral.side[i] > 0 ? A : B).rows[corral.pos[i]];
+        sides[i] = corral.side[i];
+      }
+      native.combine(A.m.data, B.m.data, dim, rows, Float64Array.from(corral.weight), sides, pA, qB);
+    } else {
+      for (let i = 0; i < corral.size; i++) {
+        const w = corral.weight[i];
+        const set = corral.side[i] > 0 ? A : B;
+        const acc = corral.side[i] > 0 ? pA : qB;
+        const x = set.m.data;
+        const off = set.rows[corral.pos[i]] * dim;
+        for (let k = 0; k < dim; k++) acc[k] += w * x[off + k];
+      }
     }
     let z2 = 0;
     let alpha = 0; // z.p: the level of A's side of the corral (all members share it at the affine minimiser)

@@ -36,6 +36,8 @@ export interface NativeDist {
   /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
+  /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */
+  combine(dataA: Float32Array, dataB: Float32Array, dim: number, rows: Int32Array, weights: Float64Array, sides: Int32Array, p: Float64Array, q: Float64Array): void;
   corraladd(flat: Float64Array, k: number, dim: number, x: Float64Array, sides: Int32Array, side: number, lift: number, R: Float64Array, cap: number, r: Float64Array): number;
 }
 

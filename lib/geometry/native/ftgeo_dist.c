@@ -349,6 +349,47 @@ static napi_value sqdevsum(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * combine(dataA: Float32Array, dataB: Float32Array, dim, rows: Int32Array, weights: Float64Array, sides: Int32Array,
+ *         p: Float64Array, q: Float64Array)
+ *   corral.ts's nearest points from convex weights: for i in order, p (sides[i] > 0, row rows[i] of dataA) or q (of
+ *   dataB) += weights[i] * row, coordinate by coordinate (p and q are not cleared here).
+ */
+static napi_value combine(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *dataA, *dataB;
+  int32_t dim, *rows, *sides;
+  double *weights, *p, *q;
+  size_t la, lb, lr, lw, ls, lp, lq;
+  if (argc != 8 || !typed(env, argv[0], napi_float32_array, (void **)&dataA, &la) || !typed(env, argv[1], napi_float32_array, (void **)&dataB, &lb) ||
+      napi_get_value_int32(env, argv[2], &dim) != napi_ok || !typed(env, argv[3], napi_int32_array, (void **)&rows, &lr) ||
+      !typed(env, argv[4], napi_float64_array, (void **)&weights, &lw) || !typed(env, argv[5], napi_int32_array, (void **)&sides, &ls) ||
+      !typed(env, argv[6], napi_float64_array, (void **)&p, &lp) || !typed(env, argv[7], napi_float64_array, (void **)&q, &lq)) {
+    napi_throw_type_error(env, NULL, "ftgeo_dist.combine: expected (Float32Array, Float32Array, dim, Int32Array, Float64Array, Int32Array, Float64Array, Float64Array)");
+    return NULL;
+  }
+  if (dim <= 0 || lw < lr || ls < lr || lp < (size_t)dim || lq < (size_t)dim) {
+    napi_throw_range_error(env, NULL, "ftgeo_dist.combine: weights and sides need one entry per row, p and q dim entries");
+    return NULL;
+  }
+  for (size_t i = 0; i < lr; i++) {
+    const size_t len = sides[i] > 0 ? la : lb;
+    if (rows[i] < 0 || ((size_t)rows[i] + 1) * (size_t)dim > len) {
+      napi_throw_range_error(env, NULL, "ftgeo_dist.combine: a row index is outside its matrix");
+      return NULL;
+    }
+  }
+  for (size_t i = 0; i < lr; i++) {
+    const double w = weights[i];
+    const float *x = (sides[i] > 0 ? dataA : dataB) + (size_t)rows[i] * dim;
+    double *acc = sides[i] > 0 ? p : q;
+    for (int32_t k = 0; k < dim; k++) acc[k] += w * x[k];
+  }
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
@@ -357,6 +398,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
     {"sqdevsum", NULL, sqdevsum, NULL, NULL, NULL, napi_default, NULL},
+    {"combine", NULL, combine, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
