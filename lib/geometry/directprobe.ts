@@ -30,7 +30,7 @@ import { Progress, ProgressSink, silentSink } from "../util/progress";
 import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
 import { checkLabels, Matrix } from "./matrix";
-import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool } from "./overlap";
+import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool, VetoHint } from "./overlap";
 import { pca } from "./pca";
 
 export interface DirectProbeOptions {
@@ -44,6 +44,8 @@ export interface DirectProbeOptions {
    * this can change the clusters, see above).
    */
   inheritVetoes?: boolean;
+  /** Test a re-proposed pair against its vetoed ancestor's witness first (default true; same answers, for tests). */
+  vetoHints?: boolean;
 }
 
 export interface Cluster {
@@ -62,6 +64,8 @@ export interface DirectProbeStats extends OverlapStats {
   statesSearched: number;
   checkedMerges: number;
   vetoedMerges: number;
+  /** Vetoes decided by a hint handed down from a vetoed ancestor pair (see checkedMerging). */
+  hintedVetoes: number;
   seconds: { total: number; linearCheck: number; linkage: number; search: number; forward: number };
 }
 
@@ -166,6 +170,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     statesSearched: 0,
     checkedMerges: 0,
     vetoedMerges: 0,
+    hintedVetoes: 0,
     seconds: { total: 0, linearCheck: 0, linkage: 0, search: 0, forward: 0 },
   };
   const membersByLabel = new Map<number, number[]>();
@@ -376,6 +381,39 @@ function checkedMerging(
     c.members.forEach((p) => (owner[p] = c.id));
   }
   const progress = new Progress("directprobe checked merging", undefined, "merges", sink);
+  // Veto hints by pair of live clusters: a vetoed merge's overlap witness, handed on to the pairs its parts grow into
+  // (each such pair, when proposed, is tested against that witness first: a cheap exact shortcut of the witness
+  // lookup, never a different answer; see OverlapOracle.hintedMergeOverlap).
+  const hints = new Map<number, VetoHint>();
+  const hintPartners = new Map<number, Set<number>>();
+  const pairKey = (x: number, y: number): number => (x < y ? x * 2 ** 26 + y : y * 2 ** 26 + x);
+  const setHint = (x: number, y: number, h: VetoHint): void => {
+    hints.set(pairKey(x, y), h);
+    for (const [p, q] of [
+      [x, y],
+      [y, x],
+    ]) {
+      let set = hintPartners.get(p);
+      if (!set) hintPartners.set(p, (set = new Set()));
+      set.add(q);
+    }
+  };
+  /** The merged cluster g inherits a's and b's hints (a's first where both have one for the same partner). */
+  const inheritHints = (a: number, b: number, g: number): void => {
+    for (const part of [a, b]) {
+      const partners = hintPartners.get(part);
+      if (!partners) continue;
+      for (const x of partners) {
+        const k = pairKey(part, x);
+        const h = hints.get(k)!;
+        hints.delete(k);
+        hintPartners.get(x)?.delete(part);
+        if (x === a || x === b) continue;
+        if (!hints.has(pairKey(g, x))) setHint(g, x, h);
+      }
+      hintPartners.delete(part);
+    }
+  };
   let pending: ClusterGeom | undefined;
   const { clusters } = agglomerate(
     m,
@@ -384,7 +422,17 @@ function checkedMerging(
       nextId,
       inheritVetoes: opts.inheritVetoes ?? false,
       allow: (a, b, merged) => {
-        if (oracle.witnessedMergeOverlap(active.get(a.id)!, active.get(b.id)!, merged.members, owner, pool)) {
+        const ga = active.get(a.id)!;
+        const gb = active.get(b.id)!;
+        const hint = opts.vetoHints === false ? undefined : hints.get(pairKey(a.id, b.id));
+        if (hint && oracle.hintedMergeOverlap(ga, gb, merged.members.length, hint, owner, pool)) {
+          stats.vetoedMerges++;
+          stats.hintedVetoes++;
+          return false;
+        }
+        if (oracle.witnessedMergeOverlap(ga, gb, merged.members, owner, pool)) {
+          const h = oracle.takeVetoHint();
+          if (h) setHint(a.id, b.id, h);
           stats.vetoedMerges++;
           return false;
         }
@@ -393,6 +441,8 @@ function checkedMerging(
         const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id], { prefix: active.get(a.id), deferRadius: true });
         const hit = oracle.firstOverlap(g, pool, owner, [a.id, b.id]);
         if (hit) {
+          const h = oracle.takeVetoHint();
+          if (h) setHint(a.id, b.id, h);
           // The candidate's id is reused by the next candidate: drop what was learnt under it.
           oracle.forget([merged.id]);
           stats.vetoedMerges++;
@@ -406,6 +456,7 @@ function checkedMerging(
         remove(rec.a);
         remove(rec.b);
         add(g);
+        inheritHints(rec.a, rec.b, g.id);
         g.members.forEach((p) => (owner[p] = g.id));
         oracle.forget([rec.a, rec.b]);
         stats.checkedMerges++;

@@ -55,6 +55,17 @@ interface Witness {
   b: number[];
 }
 
+/**
+ * Why a merge was vetoed, for its descendants: witness points inside the vetoed merge (`points`) whose hull overlaps
+ * that of witness points inside the cluster that then held `otherPoint`. A later merge whose parts contain the
+ * vetoed pair's parts contains `points`, and the cluster now holding `otherPoint` contains the other side: the same
+ * witness target that witnessedMergeOverlap would find (see hintedMergeOverlap).
+ */
+export interface VetoHint {
+  points: number[];
+  otherPoint: number;
+}
+
 export interface OverlapStats {
   checks: number;
   sphereSkips: number;
@@ -262,6 +273,8 @@ export class OverlapOracle {
   /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
   private geoms = new Map<number, ClusterGeom>();
   private readonly overlapTol: number;
+  /** The hint of the last overlap found by firstOverlap or witnessedMergeOverlap (takeVetoHint). */
+  private lastHint: VetoHint | undefined;
   /** The native sphere scan's output buffers (slots left after the partial distance, their squared distances). */
   private scanSlots = new Int32Array(0);
   private scanCd2 = new Float64Array(0);
@@ -321,6 +334,7 @@ export class OverlapOracle {
     isOther?: (x: ClusterGeom) => boolean,
   ): ClusterGeom | undefined {
     const dim = this.m.dim;
+    this.lastHint = undefined;
     this.geoms.set(c.id, c);
     const narrow = isOther;
     if (others instanceof SpherePool) {
@@ -340,6 +354,7 @@ export class OverlapOracle {
           for (const p of witnessTargets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, c.centre));
           if (sphereGap(c, x, dim, Math.sqrt(r2)) !== undefined) {
             this.stats.witnessHits++;
+            this.lastHint = { points: witnessTargets.get(id)!, otherPoint: x.members[0] };
             return x;
           }
           ensureRadius(this.m, c);
@@ -349,6 +364,7 @@ export class OverlapOracle {
           continue;
         }
         this.stats.witnessHits++;
+        this.lastHint = { points: witnessTargets.get(id)!, otherPoint: x.members[0] };
         return x;
       }
     }
@@ -372,6 +388,7 @@ export class OverlapOracle {
     for (const { x } of candidates) {
       if (witnessTargets.has(x.id)) {
         this.stats.witnessHits++;
+        this.lastHint = { points: witnessTargets.get(x.id)!, otherPoint: x.members[0] };
         return x;
       }
     }
@@ -428,10 +445,51 @@ export class OverlapOracle {
    * of DirectProbe's proposals at the end, then cost a witness lookup instead of passes over a large cluster.
    */
   witnessedMergeOverlap(a: ClusterGeom, b: ClusterGeom, members: Int32Array, owner: Int32Array, pool: SpherePool): boolean {
+    this.lastHint = undefined;
     const targets = this.witnessTargets(members, owner, [a.id, b.id]);
     if (targets.size === 0) return false;
+    const merged = this.mergedSphere(a, b, members.length);
+    for (const id of [...targets.keys()].sort((p, q) => p - q)) {
+      const x = this.geoms.get(id);
+      if (!x || x.label === a.label || !pool.has(x)) continue;
+      if (this.witnessedSpheresMeet(merged, targets.get(id)!, x, 0)) {
+        this.stats.checks++;
+        this.stats.witnessHits++;
+        this.lastHint = { points: targets.get(id)!, otherPoint: x.members[0] };
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The hint of the overlap that firstOverlap or witnessedMergeOverlap last returned (undefined: none), once. */
+  takeVetoHint(): VetoHint | undefined {
+    const h = this.lastHint;
+    this.lastHint = undefined;
+    return h;
+  }
+
+  /**
+   * True only if witnessedMergeOverlap(a, b, ...) would be true: for a merge whose parts contain the parts of a merge
+   * vetoed with `hint`, tests that one witness target, without collecting every witness inside the merge. The target
+   * T (the cluster holding hint.otherPoint) is among witnessedMergeOverlap's targets, with witnessed points that
+   * include hint.points, so its radius bound rLow there is at least the one here; its sphere test only gets easier
+   * as rLow grows (cd - rLow - r_x falls by about the growth, the margin rises by 1e-9 of it), and the extra margin
+   * 1e-15 (cd + rLow + r_x) here covers the rounding of the two evaluations. Then witnessedMergeOverlap would veto too
+   * (at T or at a smaller target id): the same answer, and the same counts.
+   */
+  hintedMergeOverlap(a: ClusterGeom, b: ClusterGeom, n: number, hint: VetoHint, owner: Int32Array, pool: SpherePool): boolean {
+    const x = this.geoms.get(owner[hint.otherPoint]);
+    if (!x || x.label === a.label || !pool.has(x)) return false;
+    if (!this.witnessedSpheresMeet(this.mergedSphere(a, b, n), hint.points, x, 1e-15)) return false;
+    this.stats.checks++;
+    this.stats.witnessHits++;
+    return true;
+  }
+
+  /** The centre of a merge from its parts' centroids (O(dim)), its norm, and an upper bound of its radius. */
+  private mergedSphere(a: ClusterGeom, b: ClusterGeom, n: number): { centre: Float64Array; cn2: number; rUp: number; n: number } {
     const dim = this.m.dim;
-    const n = members.length;
     const centre = new Float64Array(dim);
     let cn2 = 0;
     for (let k = 0; k < dim; k++) {
@@ -445,28 +503,30 @@ export class OverlapOracle {
       for (let k = 0; k < dim; k++) d2 += (centre[k] - ch.centre[k]) ** 2;
       rUp = Math.max(rUp, Math.sqrt(d2) + ch.radius);
     }
-    for (const id of [...targets.keys()].sort((p, q) => p - q)) {
-      const x = this.geoms.get(id);
-      if (!x || x.label === a.label || !pool.has(x)) continue;
-      let r2 = 0;
-      for (const p of targets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
-      const rLow = Math.sqrt(r2);
-      let cd2 = 0;
-      let xn2 = 0;
-      for (let k = 0; k < dim; k++) {
-        cd2 += (centre[k] - x.centre[k]) ** 2;
-        xn2 += x.centre[k] * x.centre[k];
-      }
-      const cd = Math.sqrt(cd2);
-      const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
-      const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
-      if (cd - rLow - x.radius < -margin) {
-        this.stats.checks++;
-        this.stats.witnessHits++;
-        return true;
-      }
+    return { centre, cn2, rUp, n };
+  }
+
+  /**
+   * witnessedMergeOverlap's test for one target x: the merge's sphere, with its radius bounded from below by the
+   * witnessed points' distances, meets x's by more than rounding can explain (plus `extra` of the scale).
+   */
+  private witnessedSpheresMeet(merged: { centre: Float64Array; cn2: number; rUp: number; n: number }, points: number[], x: ClusterGeom, extra: number): boolean {
+    const dim = this.m.dim;
+    const { centre, cn2, rUp, n } = merged;
+    let r2 = 0;
+    for (const p of points) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
+    const rLow = Math.sqrt(r2);
+    let cd2 = 0;
+    let xn2 = 0;
+    for (let k = 0; k < dim; k++) {
+      cd2 += (centre[k] - x.centre[k]) ** 2;
+      xn2 += x.centre[k] * x.centre[k];
     }
-    return false;
+    const cd = Math.sqrt(cd2);
+    const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
+    const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
+    if (extra === 0) return cd - rLow - x.radius < -margin;
+    return cd - rLow - x.radius < -margin - extra * (cd + rLow + x.radius);
   }
 
   /** sphereGap over the pool's clusters of other labels (the same arithmetic on the flat copies of the centres). */
@@ -621,6 +681,7 @@ export class OverlapOracle {
     if (r.status === "overlap") this.stats.hullOverlap++;
     else this.stats.hullUndecided++;
     const w: Witness = { a: r.supportA, b: r.supportB };
+    this.lastHint = { points: r.supportA, otherPoint: b.members[0] };
     // A witness inside a cluster has its first point there: index it under both sides' first points.
     for (const p of new Set([w.a[0], w.b[0]])) {
       let list = this.witnessesByPoint.get(p);

@@ -173,6 +173,7 @@ export async function run(argv: string[]): Promise<number> {
         statesSearched: s.statesSearched,
         checkedMerges: s.checkedMerges,
         vetoedMerges: s.vetoedMerges,
+        hintedVetoes: s.hintedVetoes,
         peakRssGiB: peakRss / 2 ** 30,
       };
       console.log(JSON.stringify(report));
