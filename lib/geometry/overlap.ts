@@ -265,8 +265,7 @@ export class OverlapOracle {
     lpSeconds: 0,
     corralDecided: 0,
   };
-  private certs = new Map<number, Cert>();
-  private certKeysById = new Map<number, number[]>();
+  private certs = new PairMap<Cert>();
   private witnessesByPoint = new Map<number, Witness[]>();
   /** 1 for the points witnessesByPoint has a list for: most members have none, and a byte is cheaper than a Map miss. */
   private readonly witnessed: Uint8Array;
@@ -306,8 +305,7 @@ export class OverlapOracle {
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
   forget(ids: number[]): void {
     for (const id of ids) {
-      for (const key of this.certKeysById.get(id) ?? []) this.certs.delete(key);
-      this.certKeysById.delete(id);
+      this.certs.deleteAll(id);
       this.geoms.delete(id);
     }
   }
@@ -393,7 +391,7 @@ export class OverlapOracle {
       }
     }
     for (const { x, cd } of candidates) {
-      if (this.certs.has(key(c.id, x.id))) {
+      if (this.certs.get(c.id, x.id)) {
         this.stats.certHits++;
         continue;
       }
@@ -642,7 +640,7 @@ export class OverlapOracle {
       [b, a, warmB, warmA, false],
     ] as const) {
       for (const child of side.children ?? []) {
-        const cert = this.certs.get(key(child, other.id));
+        const cert = this.certs.get(child, other.id);
         if (!cert) continue;
         const childPos = cert.pos === child;
         const mine = childPos ? cert.supPos : cert.supNeg;
@@ -704,7 +702,7 @@ export class OverlapOracle {
       const child = a.children[t];
       const other = this.geoms.get(a.children[1 - t]);
       if (!other) continue;
-      let cert = this.certs.get(key(child, b.id));
+      let cert = this.certs.get(child, b.id);
       if (!cert) {
         const g = this.geoms.get(child);
         if (!g) continue;
@@ -722,7 +720,9 @@ export class OverlapOracle {
       else negMax = extremeProjection(this.m, other, cert.w, false, negMax);
       const wn = normOf(cert);
       if ((posMin - negMax) / wn > this.overlapTol * scale) {
-        this.store({ ...cert, pos: childPos ? a.id : b.id, posMin, negMax }, a.id, b.id);
+        // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
+        const { w, supPos, supNeg, weightPos, weightNeg, wNorm } = cert;
+        this.store({ w, pos: childPos ? a.id : b.id, posMin, negMax, supPos, supNeg, weightPos, weightNeg, wNorm }, a.id, b.id);
         return true;
       }
     }
@@ -730,26 +730,45 @@ export class OverlapOracle {
   }
 
   private store(cert: Cert, a: number, b: number): void {
-    const k = key(a, b);
-    if (!this.certs.has(k)) {
-      for (const id of [a, b]) {
-        let list = this.certKeysById.get(id);
-        if (!list) this.certKeysById.set(id, (list = []));
-        list.push(k);
-      }
-    }
-    this.certs.set(k, cert);
+    this.certs.set(a, b, cert);
   }
 }
 
 /**
- * Numeric key of an unordered id pair (string keys cost a concatenation and a string hash per lookup, which was
- * 5% of the checked-merging time on POS). Exact for ids below 2^26 (keys below 2^52).
+ * Values per unordered pair of cluster ids, kept under both ids (a Map of Maps with small-integer keys: numeric keys
+ * a * 2^26 + b above 2^31 hash as doubles, which was most of a hyperplane lookup's cost), so that all pairs of a
+ * merged-away cluster go at once.
  */
-const KEY_BASE = 2 ** 26;
-function key(a: number, b: number): number {
-  if (!(a >= 0 && b >= 0 && a < KEY_BASE && b < KEY_BASE)) throw new RangeError(`overlap: cluster ids must be in [0, ${KEY_BASE}), got ${a} and ${b}`);
-  return a < b ? a * KEY_BASE + b : b * KEY_BASE + a;
+class PairMap<T> {
+  private by = new Map<number, Map<number, T>>();
+  size = 0;
+
+  get(a: number, b: number): T | undefined {
+    return this.by.get(a)?.get(b);
+  }
+
+  set(a: number, b: number, v: T): void {
+    for (const [p, q] of [
+      [a, b],
+      [b, a],
+    ]) {
+      let m = this.by.get(p);
+      if (!m) this.by.set(p, (m = new Map()));
+      if (p === a && !m.has(q)) this.size++;
+      m.set(q, v);
+    }
+  }
+
+  /** Removes every pair with id. */
+  deleteAll(id: number): void {
+    const m = this.by.get(id);
+    if (!m) return;
+    for (const q of m.keys()) {
+      this.by.get(q)?.delete(id);
+      this.size--;
+    }
+    this.by.delete(id);
+  }
 }
 
 /** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
