@@ -434,6 +434,9 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   const fullEvery = 16;
   let poolA: number[] = [];
   let poolB: number[] = [];
+  // The pools' rows (typed: the native projection kernel serves them), rebuilt when the pools are.
+  let poolRowsA = new Int32Array(0);
+  let poolRowsB = new Int32Array(0);
   const poolProjA = new Float64Array(Math.min(poolSize, nA));
   const poolProjB = new Float64Array(Math.min(poolSize, nB));
   let sinceFull = Infinity;
@@ -568,12 +571,14 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       }
       poolA = smallest(projA, nA, poolProjA.length, 1);
       poolB = smallest(projB, nB, poolProjB.length, -1);
+      poolRowsA = Int32Array.from(poolA, (i) => A.rows[i]);
+      poolRowsB = Int32Array.from(poolB, (j) => B.rows[j]);
       vA = alpha - projA[ka];
       vB = projB[kb] - beta;
     } else {
       sinceFull++;
-      projectRows(A.m, poolA.map((i) => A.rows[i]), z, poolProjA);
-      projectRows(B.m, poolB.map((j) => B.rows[j]), z, poolProjB);
+      projectRows(A.m, poolRowsA, z, poolProjA);
+      projectRows(B.m, poolRowsB, z, poolProjB);
       let ta = 0;
       let tb = 0;
       for (let t = 1; t < poolA.length; t++) if (poolProjA[t] < poolProjA[ta]) ta = t;
