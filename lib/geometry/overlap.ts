@@ -696,11 +696,15 @@ export class OverlapOracle {
    */
   private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number): boolean {
     if (!a.children) return false;
-    const dim = this.m.dim;
-    const options: { cert: Cert; childPos: boolean; other: Int32Array }[] = [];
-    for (let t = 0; t < 2; t++) {
+    // Cheapest first: fewest points to project (ties: the first child first, as a stable sort leaves them). A
+    // child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
+    // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
+    const order = [0, 1];
+    const otherOf = order.map((t) => this.geoms.get(a.children![1 - t]));
+    if (otherOf[0] && otherOf[1] && otherOf[1].members.length < otherOf[0].members.length) order.reverse();
+    for (const t of order) {
       const child = a.children[t];
-      const other = this.geoms.get(a.children[1 - t]);
+      const other = otherOf[t];
       if (!other) continue;
       let cert = this.certs.get(child, b.id);
       if (!cert) {
@@ -709,15 +713,11 @@ export class OverlapOracle {
         cert = sphereCert(g, b);
         if (!cert) continue;
       }
-      options.push({ cert, childPos: cert.pos === child, other: other.members });
-    }
-    // Cheapest first: fewest points to project.
-    options.sort((x, y) => x.other.length - y.other.length);
-    for (const { cert, childPos, other } of options) {
+      const childPos = cert.pos === child;
       let posMin = cert.posMin;
       let negMax = cert.negMax;
-      if (childPos) posMin = extremeProjection(this.m, other, cert.w, true, posMin);
-      else negMax = extremeProjection(this.m, other, cert.w, false, negMax);
+      if (childPos) posMin = extremeProjection(this.m, other.members, cert.w, true, posMin);
+      else negMax = extremeProjection(this.m, other.members, cert.w, false, negMax);
       const wn = normOf(cert);
       if ((posMin - negMax) / wn > this.overlapTol * scale) {
         // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
