@@ -103,11 +103,16 @@ class Corral {
     return false;
   }
 
+  /** Scratch for add(): the candidate's centred vector and its column of R (add stores copies). */
+  private xBuf = new Float64Array(0);
+  private rBuf = new Float64Array(0);
+
   private centred(side: number, pos: number): Float64Array {
     const set = side > 0 ? this.A : this.B;
     const dim = set.m.dim;
     const off = set.rows[pos] * dim;
-    const out = new Float64Array(dim);
+    if (this.xBuf.length !== dim) this.xBuf = new Float64Array(dim);
+    const out = this.xBuf;
     for (let k = 0; k < dim; k++) out[k] = set.m.data[off + k] - this.shift[k];
     return out;
   }
@@ -146,7 +151,8 @@ class Corral {
     const dim = x.length;
     // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous). The
     // native kernel, when built, does both in this order (bit-identical).
-    const r = new Float64Array(k);
+    if (this.rBuf.length < k) this.rBuf = new Float64Array(this.cap);
+    const r = this.rBuf;
     let rr = 0;
     if (this.native && k > 0) rr = this.native.corraladd(this.flat, k, dim, x, this.sides, side, this.lift, R, cap, r);
     else {
@@ -343,11 +349,11 @@ export function kthSmallest(a: Float64Array, k: number): number {
 
 /** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
 function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  if (count >= n) return idx.sort((a, b) => sign * (v[a] - v[b]) || a - b);
+  if (count >= n) return Array.from({ length: n }, (_, i) => i).sort((a, b) => sign * (v[a] - v[b]) || a - b);
   // Threshold by partial selection (the count-th smallest value, as a full sort would give it), then sort the few kept.
-  const vals = Float64Array.from(idx, (i) => sign * v[i]);
-  const cut = kthSmallest(Float64Array.from(vals), count - 1);
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = sign * v[i];
+  const cut = kthSmallest(vals.slice(), count - 1);
   const kept: number[] = [];
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] < cut) kept.push(i);
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] === cut) kept.push(i);
