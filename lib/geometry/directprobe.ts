@@ -24,6 +24,11 @@
  * intersecting; a stored witness also vetoes only when the bounding spheres meet. On pos 30k (embedded model)
  * inheritance cut the vetoes from 172,980 to 9,903 but changed 35 of the 62 clusters, so it stays off by default:
  * the clusters are the reference process's, re-checking every re-proposed pair.
+ *
+ * Veto hints (always on) make those re-checks cheap without changing one: a vetoed pair's overlap witness is handed
+ * to the pairs its parts grow into, and when such a pair is proposed that witness is tested first, with a test that
+ * passes only where the full witness lookup (witnessedMergeOverlap) would veto too (OverlapOracle.hintedMergeOverlap);
+ * otherwise the full check runs as before. On pos 30k, 162,136 of the 172,980 vetoes are decided so.
  */
 import { FtgeoError } from "../util/errors";
 import { Progress, ProgressSink, silentSink } from "../util/progress";
