@@ -5,11 +5,21 @@ import { makeMatrix, Matrix } from "../lib/geometry/matrix";
 import { Rng } from "../lib/util/rng";
 
 /** Textbook centroid linkage per label: every step merges the closest same-label pair (O(n^3), for checking). */
-function naive(m: Matrix, labels: number[], allow?: (a: number, b: number) => boolean): { a: number; b: number; d: number }[] {
+function naive(
+  m: Matrix,
+  labels: number[],
+  allow?: (a: number, b: number) => boolean,
+  inherit = false,
+): { a: number; b: number; d: number }[] {
   const dim = m.dim;
-  type C = { id: number; label: number; n: number; c: Float64Array };
-  let cs: C[] = labels.map((l, i) => ({ id: i, label: l, n: 1, c: Float64Array.from(m.data.subarray(i * dim, (i + 1) * dim)) }));
+  type C = { id: number; label: number; n: number; c: Float64Array; pts: Set<number> };
+  let cs: C[] = labels.map((l, i) => ({ id: i, label: l, n: 1, c: Float64Array.from(m.data.subarray(i * dim, (i + 1) * dim)), pts: new Set([i]) }));
   const rejected = new Set<string>();
+  // With inheritance: the vetoed pairs' point sets; a pair whose parts contain both parts of one of them is out.
+  const vetoedSets: [Set<number>, Set<number>][] = [];
+  const within = (x: Set<number>, y: Set<number>): boolean => [...x].every((p) => y.has(p));
+  const inherited = (x: C, y: C): boolean =>
+    inherit && vetoedSets.some(([p, q]) => (within(p, x.pts) && within(q, y.pts)) || (within(p, y.pts) && within(q, x.pts)));
   let next = labels.length;
   const out: { a: number; b: number; d: number }[] = [];
   for (;;) {
@@ -17,7 +27,7 @@ function naive(m: Matrix, labels: number[], allow?: (a: number, b: number) => bo
     let bestD = Infinity;
     for (let i = 0; i < cs.length; i++) {
       for (let j = i + 1; j < cs.length; j++) {
-        if (cs[i].label !== cs[j].label || rejected.has(`${cs[i].id}:${cs[j].id}`)) continue;
+        if (cs[i].label !== cs[j].label || rejected.has(`${cs[i].id}:${cs[j].id}`) || inherited(cs[i], cs[j])) continue;
         let d = 0;
         for (let k = 0; k < dim; k++) d += (cs[i].c[k] - cs[j].c[k]) ** 2;
         if (d < bestD) {
@@ -31,12 +41,13 @@ function naive(m: Matrix, labels: number[], allow?: (a: number, b: number) => bo
     const [lo, hi] = x.id < y.id ? [x, y] : [y, x];
     if (allow && !allow(lo.id, hi.id)) {
       rejected.add(`${x.id}:${y.id}`).add(`${y.id}:${x.id}`);
+      vetoedSets.push([x.pts, y.pts]);
       continue;
     }
     const c = Float64Array.from(x.c, (v, k) => (v * x.n + y.c[k] * y.n) / (x.n + y.n));
     out.push({ a: lo.id, b: hi.id, d: Math.sqrt(bestD) });
     cs = cs.filter((q) => q !== x && q !== y);
-    cs.push({ id: next++, label: x.label, n: x.n + y.n, c });
+    cs.push({ id: next++, label: x.label, n: x.n + y.n, c, pts: new Set([...x.pts, ...y.pts]) });
   }
 }
 
@@ -103,4 +114,61 @@ test("agglomerate: the native distance kernel (when built) gives bit-identical m
     assert.equal(nat.length, js.length);
     nat.forEach((r, t) => assert.deepEqual(r, js[t], `dim ${dim}, merge ${t}`));
   }
+});
+
+test("agglomerate inheritVetoes: no pair whose parts contain a vetoed pair's parts is proposed (textbook bookkeeping)", () => {
+  // An id-based veto is not monotone, so inheriting it changes the merges: they must be the textbook process's
+  // with the inheritance rule written out on point sets.
+  const rng = new Rng(31);
+  const n = 80;
+  const dim = 5;
+  const m = makeMatrix(n, dim);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  const labels = Array.from({ length: n }, (_, i) => i % 2);
+  const input: AggCluster[] = labels.map((l, i) => ({ id: i, label: l, members: Int32Array.of(i) }));
+  const veto = (a: number, b: number) => (a + 2 * b) % 5 !== 0;
+  const want = naive(m, labels, veto, true);
+  assert.notDeepEqual(
+    want.map((r) => [r.a, r.b]),
+    naive(m, labels, veto, false).map((r) => [r.a, r.b]),
+    "inheritance must change this non-monotone veto's merges for the test to mean something",
+  );
+  for (const native of [true, false]) {
+    const got = agglomerate(m, input, { nextId: n, native, inheritVetoes: true, allow: (a, b) => veto(a.id, b.id) }).merges;
+    assert.equal(got.length, want.length, `native ${native}`);
+    got.forEach((r, t) => assert.deepEqual([r.a, r.b], [want[t].a, want[t].b], `native ${native}, merge ${t}`));
+  }
+});
+
+test("agglomerate inheritVetoes: a monotone veto gives the same merges with fewer proposals", () => {
+  // Monotone like DirectProbe's overlap check: a merge is vetoed if it would hold both points of a forbidden pair.
+  const rng = new Rng(8);
+  const n = 160;
+  const dim = 4;
+  const m = makeMatrix(n, dim);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  const labels = Array.from({ length: n }, (_, i) => i % 3);
+  const forbidden = new Map<number, number>();
+  for (let t = 0; t < 12; t++) {
+    const p = rng.int(n);
+    const q = (p + 3 * (1 + rng.int(n / 3 - 1))) % n; // same label as p
+    forbidden.set(p, q).set(q, p);
+  }
+  const input: AggCluster[] = labels.map((l, i) => ({ id: i, label: l, members: Int32Array.of(i) }));
+  const runs = [false, true].map((inheritVetoes) => {
+    let proposals = 0;
+    const merges = agglomerate(m, input, {
+      nextId: n,
+      inheritVetoes,
+      allow: (_a, _b, merged) => {
+        proposals++;
+        const inside = new Set(merged.members);
+        return !merged.members.some((p) => forbidden.has(p) && inside.has(forbidden.get(p)!));
+      },
+    }).merges;
+    return { merges, proposals };
+  });
+  assert.deepEqual(runs[1].merges, runs[0].merges);
+  assert.ok(runs[0].merges.length < n - 3, "the veto must bite");
+  assert.ok(runs[1].proposals < runs[0].proposals, `proposals ${runs[1].proposals} vs ${runs[0].proposals}`);
 });

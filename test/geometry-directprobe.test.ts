@@ -55,6 +55,42 @@ test("directprobe: the search strategy gives exactly the clusters of checked mer
   assert.deepEqual(partition(directProbe(m, y).clusters), partition(a.clusters));
 });
 
+test("directprobe inheritVetoes (off by default): on well-separated blobs, the clusters of re-proposing every vetoed pair", () => {
+  for (const [seed, spread] of [
+    [5, 9],
+    [12, 7],
+  ]) {
+    const { m, y } = blobs(seed, 45, 5, 4, spread);
+    for (const strategy of ["search", "forward"] as const) {
+      const on = directProbe(m, y, { strategy, inheritVetoes: true });
+      const off = directProbe(m, y, { strategy });
+      assert.ok(on.numClusters > 4, "this layout must be non-linear for the test to mean something");
+      assert.deepEqual(partition(on.clusters), partition(off.clusters), `seed ${seed}, ${strategy}`);
+      assert.equal(on.stats.checkedMerges, off.stats.checkedMerges);
+      assert.ok(on.stats.vetoedMerges < off.stats.vetoedMerges, `seed ${seed}, ${strategy}: vetoes ${on.stats.vetoedMerges} vs ${off.stats.vetoedMerges}`);
+    }
+  }
+});
+
+test("directprobe: veto hints (a vetoed ancestor pair's witness tried first) change no cluster and no veto", () => {
+  let hinted = 0;
+  for (const [seed, spread] of [
+    [5, 9],
+    [12, 7],
+    [3, 11],
+  ]) {
+    const { m, y } = blobs(seed, 50, 5, 4, spread);
+    const on = directProbe(m, y, { strategy: "forward" });
+    const off = directProbe(m, y, { strategy: "forward", vetoHints: false });
+    assert.deepEqual(partition(on.clusters), partition(off.clusters), `seed ${seed}`);
+    assert.equal(on.stats.vetoedMerges, off.stats.vetoedMerges);
+    assert.equal(on.stats.checkedMerges, off.stats.checkedMerges);
+    assert.equal(off.stats.hintedVetoes, 0);
+    hinted += on.stats.hintedVetoes;
+  }
+  assert.ok(hinted > 0, "some vetoes must be decided by hints for the test to mean something");
+});
+
 test("directprobe: nested labels split the outer one; duplicated points and a single-point label are fine", () => {
   // Label 0 on a ring, label 1 at its centre (one point, duplicated twice), label 2 a far single point.
   const rows: number[][] = [];

@@ -2,10 +2,11 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { corralHullDistance } from "../lib/geometry/corral";
+import { corralHullDistance, kthSmallest } from "../lib/geometry/corral";
 import { hullDistance } from "../lib/geometry/hull";
 import { hullGapLp, initLp } from "../lib/geometry/lp";
 import { fromRows, Matrix } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { Rng } from "../lib/util/rng";
 import { repoRoot } from "../lib/util/paths";
 
@@ -183,4 +184,45 @@ test("corral solver: a warm start from a subset's nearest points gives the same 
   assert.equal(cold.status, "separated");
   assert.ok(sub.upper >= cold.upper - 1e-12, "a subset is never closer");
   assert.ok(Math.abs(warm.upper - cold.upper) < 1e-8 * cold.upper, `warm ${warm.upper} vs cold ${cold.upper}`);
+});
+
+test("corral solver: the native kernel (when built) gives bit-identical results to the JS loops", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.corraladd !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(77);
+  for (let c = 0; c < 12; c++) {
+    const dim = [3, 64, 129][c % 3];
+    const offset = [0, 0.5, 3][c % 4 === 3 ? 2 : c % 3];
+    const A = Array.from({ length: 20 + rng.int(120) }, () => Array.from({ length: dim }, (_, k) => rng.normal() + (k === 0 ? offset : 0)));
+    const B = Array.from({ length: 20 + rng.int(120) }, () => Array.from({ length: dim }, (_, k) => rng.normal() - (k === 0 ? offset : 0)));
+    const { m, a, b } = sets(A, B);
+    for (const goal of ["distance", "separable"] as const) {
+      const opts = { goal, relTol: 1e-9, zeroTol: 1e-9 };
+      // Int32Array rows, as DirectProbe passes them (the kernels serve typed row lists).
+      const [ra, rb] = [Int32Array.from(a), Int32Array.from(b)];
+      const js = corralHullDistance({ m, rows: ra }, { m, rows: rb }, { ...opts, native: false });
+      const nat = corralHullDistance({ m, rows: ra }, { m, rows: rb }, opts);
+      assert.ok(js.major > 2, `case ${c}: the corral must grow for the test to mean something`);
+      assert.deepEqual({ ...nat, w: Array.from(nat.w) }, { ...js, w: Array.from(js.w) }, `case ${c}, ${goal}`);
+    }
+  }
+});
+
+test("kthSmallest: the value a full sort puts at each position (ties, -0, NaN)", () => {
+  const rng = new Rng(3);
+  for (let t = 0; t < 200; t++) {
+    const n = 1 + rng.int(60);
+    const a = Float64Array.from({ length: n }, () => {
+      const u = rng.next();
+      return u < 0.1 ? NaN : u < 0.2 ? 0 : u < 0.25 ? -0 : Math.round(rng.normal() * 4) / 2;
+    });
+    const sorted = Float64Array.from(a).sort();
+    for (let k = 0; k < n; k++) {
+      const got = kthSmallest(Float64Array.from(a), k);
+      assert.ok(Object.is(got, sorted[k]) || (got === 0 && sorted[k] === 0), `case ${t}, k ${k}: ${got} vs ${sorted[k]}`);
+    }
+  }
 });

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
-import { makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { dotRow, extremeProjection, makeMatrix, Matrix, projectRows } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { ClusterGeom, ensureRadius, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
 import { Rng } from "../lib/util/rng";
 
@@ -83,6 +84,56 @@ test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests 
   assert.throws(() => pool.add(all[0]), /already in the pool/);
 });
 
+test("SpherePool projection filter: same overlaps and sphere tests as the plain pool, most far spheres ruled out early", () => {
+  const { m, all, pool, owner } = scene(6, 200, 6, 3, 7);
+  // Unit directions: two axes and a diagonal (any unit vectors keep the answers; the filter only needs to bite).
+  const diag = Float64Array.from({ length: m.dim }, () => 1 / Math.sqrt(m.dim));
+  const axis = (k: number) => Float64Array.from({ length: m.dim }, (_, t) => (t === k ? 1 : 0));
+  const filtered = new SpherePool(m.dim, [axis(0), diag, axis(3)]);
+  all.forEach((c) => filtered.add(c));
+  for (const c of all.slice(0, 15)) filtered.remove(c.id);
+  for (const c of all.slice(0, 15)) filtered.add(c);
+  for (const c of all) {
+    const plain = new OverlapOracle(m);
+    const proj = new OverlapOracle(m);
+    const a = plain.firstOverlap(c, pool, owner, [c.id]);
+    const b = proj.firstOverlap(c, filtered, owner, [c.id]);
+    assert.equal(b?.id, a?.id, `cluster ${c.id}`);
+    assert.equal(proj.stats.checks, plain.stats.checks);
+    assert.equal(proj.stats.sphereSkips, plain.stats.sphereSkips);
+    assert.equal(plain.stats.projectionSkips, 0);
+  }
+  const total = new OverlapOracle(m);
+  for (const c of all) total.firstOverlap(c, filtered, owner, [c.id]);
+  assert.ok(total.stats.projectionSkips > 0.2 * total.stats.sphereSkips, `${total.stats.projectionSkips} of ${total.stats.sphereSkips} skips`);
+  assert.throws(() => new SpherePool(m.dim, [Float64Array.from(diag, (v) => 2 * v)]), /unit vector/);
+});
+
+test("SpherePool projection filter: spheres that meet by a hair are kept, spheres apart by a hair are skipped", () => {
+  // A 3-point cluster (radius r) and single points at distance r (1 -+ 1e-6) from its centre (float32 rows), along
+  // the one direction of the filter, so that the projections differ by the full distance.
+  const dim = 4;
+  const m = makeMatrix(5, dim);
+  m.data.set([1, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0]);
+  const x = geomOf(m, 0, 0, Int32Array.of(0, 1, 2));
+  const u = Float64Array.of(0.6, 0, 0, 0.8);
+  for (const [row, f] of [
+    [3, 1 - 1e-6],
+    [4, 1 + 1e-6],
+  ] as const) {
+    for (let k = 0; k < dim; k++) m.data[row * dim + k] = x.centre[k] + u[k] * x.radius * f;
+  }
+  const pool = new SpherePool(dim, [u]);
+  pool.add(x);
+  const owner = Int32Array.of(0, 0, 0, 1, 2);
+  const near = new OverlapOracle(m);
+  near.firstOverlap(geomOf(m, 1, 1, Int32Array.of(3)), pool, owner, [1]);
+  assert.equal(near.stats.sphereSkips, 0, "spheres that meet must reach the hull test");
+  const far = new OverlapOracle(m);
+  far.firstOverlap(geomOf(m, 2, 1, Int32Array.of(4)), pool, owner, [2]);
+  assert.equal(far.stats.sphereSkips, 1);
+});
+
 test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and decides most of the witnessed ones", () => {
   const { m, all, pool, owner } = scene(4, 160, 4, 2, 5);
   const oracle = new OverlapOracle(m);
@@ -111,4 +162,31 @@ test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and de
   }
   assert.ok(vetoed > 0, "expected some vetoed merges");
   assert.ok(witnessed > 0, "expected the second pass to find witnesses");
+});
+
+test("native projection kernels (when built) give bit-identical projections to the JS sums", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.dotrows !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(41);
+  for (const dim of [128, 7, 130]) {
+    const m = makeMatrix(300, dim);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal() * 3 + 1;
+    const rows = Int32Array.from({ length: 120 }, () => rng.int(m.n));
+    const z = Float64Array.from({ length: dim }, () => rng.normal());
+    const viaKernel = new Float64Array(rows.length);
+    projectRows(m, rows, z, viaKernel);
+    rows.forEach((r, i) => assert.equal(viaKernel[i], dotRow(m, r, z), `dim ${dim}, row ${r}`));
+    for (const wantMin of [true, false]) {
+      let want = wantMin ? 0.5 : -0.5;
+      for (const r of rows) {
+        let s = 0;
+        for (let k = 0; k < dim; k++) s += m.data[r * dim + k] * z[k];
+        if (wantMin ? s < want : s > want) want = s;
+      }
+      assert.equal(extremeProjection(m, rows, z, wantMin, wantMin ? 0.5 : -0.5), want, `dim ${dim}, ${wantMin ? "min" : "max"}`);
+    }
+  }
 });

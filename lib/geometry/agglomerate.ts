@@ -89,6 +89,13 @@ class KeyHeap {
 export interface AgglomerateOptions {
   /** Return false to forbid merging a and b (the pair is then never proposed again). */
   allow?: (a: AggCluster, b: AggCluster, merged: AggCluster) => boolean;
+  /**
+   * A forbidden pair stays forbidden for the clusters its two parts grow into: once (a, b) is vetoed, no pair
+   * (A, B) with A containing a and B containing b is proposed. The merges are unchanged whenever the veto is
+   * monotone (a pair whose parts contain a vetoed pair's parts would be vetoed too, as DirectProbe's overlap
+   * check is: see directprobe.ts); only the proposals that would be vetoed again are skipped.
+   */
+  inheritVetoes?: boolean;
   /** First id to give merged clusters (default: 1 + the largest input id). */
   nextId?: number;
   /** Called after every accepted merge. */
@@ -401,8 +408,27 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     removeFromList(pslot);
     slotOf.delete(a.id);
     slotOf.delete(b.id);
+    // Inherited vetoes: every live cluster that a or b may not merge with may not merge with their union either.
+    const rejA = rejected.get(a.id);
+    const rejB = rejected.get(b.id);
     rejected.delete(a.id);
     rejected.delete(b.id);
+    let rejM: Set<number> | undefined;
+    if (opts.inheritVetoes && (rejA || rejB)) {
+      rejM = new Set();
+      for (const rej of [rejA, rejB]) {
+        if (!rej) continue;
+        for (const x of rej) {
+          if (!slotOf.has(x)) continue; // merged away (the sets are not purged of dead ids)
+          rejM.add(x);
+          const rx = rejected.get(x)!;
+          rx.delete(a.id);
+          rx.delete(b.id);
+          rx.add(merged.id);
+        }
+      }
+      rejected.set(merged.id, rejM);
+    }
     version[pslot]++;
     version[slot]++;
     nnId[pslot] = -2;
@@ -417,6 +443,7 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
       const x = list[t];
       const nx = nnId[x];
       if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
+      if (rejM && rejM.has(idAt[x])) continue; // an inherited veto: never a partner of the merged cluster
       // dx matters only if it can be among the merged cluster's K nearest (<= topLimit), lower x's key
       // (< mind[x]) or enter x's candidates (< radius[x]).
       const dx = nat ? distBuf[t] : d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x]));

@@ -23,6 +23,7 @@
  */
 import type { PointSet } from "./hull";
 import { projectRows } from "./matrix";
+import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface CorralOptions {
   /** "separable": stop at the first certificate of separation or overlap; "distance": until upper - lower <= relTol * upper. */
@@ -36,6 +37,8 @@ export interface CorralOptions {
   warm?: { posA: number[]; weightA: number[]; posB: number[]; weightB: number[] };
   /** Candidate pool per side priced between full passes (default 48). */
   poolSize?: number;
+  /** Use the native corral kernel when it is built (default true; bit-identical either way, false for tests). */
+  native?: boolean;
   /** The centroids of A and B, if known (bit-identical to summing the rows in order and dividing): saves a pass. */
   centreA?: Float64Array;
   centreB?: Float64Array;
@@ -77,8 +80,10 @@ class Corral {
   cap = 0;
   /** Buffer of the affine minimiser's weights (valid up to size). */
   private u = new Float64Array(0);
-  /** Each member's point minus the shift, in float64 (only members: the Gram products use them). */
-  private vecs: Float64Array[] = [];
+  /** Each member's point minus the shift, in float64, row after row (only members: the Gram products use them). */
+  private flat = new Float64Array(0);
+  /** The members' sides again, as the native kernel reads them. */
+  private sides = new Int32Array(0);
 
   constructor(
     private readonly A: PointSet,
@@ -86,6 +91,7 @@ class Corral {
     private readonly shift: Float64Array,
     /** Squared lifting constant c^2 (same order as the squared norms of the centred points). */
     private readonly lift: number,
+    private readonly native: NativeDist | null,
   ) {}
 
   get size(): number {
@@ -97,11 +103,16 @@ class Corral {
     return false;
   }
 
+  /** Scratch for add(): the candidate's centred vector and its column of R (add stores copies). */
+  private xBuf = new Float64Array(0);
+  private rBuf = new Float64Array(0);
+
   private centred(side: number, pos: number): Float64Array {
     const set = side > 0 ? this.A : this.B;
     const dim = set.m.dim;
     const off = set.rows[pos] * dim;
-    const out = new Float64Array(dim);
+    if (this.xBuf.length !== dim) this.xBuf = new Float64Array(dim);
+    const out = this.xBuf;
     for (let k = 0; k < dim; k++) out[k] = set.m.data[off + k] - this.shift[k];
     return out;
   }
@@ -118,6 +129,13 @@ class Corral {
     const yB = new Float64Array(cap);
     yB.set(this.yB.subarray(0, k));
     this.yB = yB;
+    const dim = this.A.m.dim;
+    const flat = new Float64Array(cap * dim);
+    flat.set(this.flat.subarray(0, k * dim));
+    this.flat = flat;
+    const sides = new Int32Array(cap);
+    sides.set(this.sides.subarray(0, k));
+    this.sides = sides;
     this.cap = cap;
   }
 
@@ -131,27 +149,33 @@ class Corral {
     const { R, cap } = this;
     const x = this.centred(side, pos);
     const dim = x.length;
-    // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous).
-    const r = new Float64Array(k);
-    for (let i = 0; i < k; i++) {
-      const y = this.vecs[i];
-      let s0 = 0, s1 = 0; // prettier-ignore
-      let t = 0;
-      for (; t + 1 < dim; t += 2) {
-        s0 += x[t] * y[t];
-        s1 += x[t + 1] * y[t + 1];
-      }
-      if (t < dim) s0 += x[t] * y[t];
-      const d = (s0 + s1) * side * this.side[i];
-      r[i] = side === this.side[i] ? d + this.lift : d;
-    }
+    // h = lifted products with the members, then solve R' r = h column by column (rows of R are contiguous). The
+    // native kernel, when built, does both in this order (bit-identical).
+    if (this.rBuf.length < k) this.rBuf = new Float64Array(this.cap);
+    const r = this.rBuf;
     let rr = 0;
-    for (let j = 0; j < k; j++) {
-      const v = r[j] / R[j * cap + j];
-      r[j] = v;
-      rr += v * v;
-      const row = j * cap;
-      for (let i = j + 1; i < k; i++) r[i] -= R[row + i] * v;
+    if (this.native && k > 0) rr = this.native.corraladd(this.flat, k, dim, x, this.sides, side, this.lift, R, cap, r);
+    else {
+      const flat = this.flat;
+      for (let i = 0; i < k; i++) {
+        const y = i * dim;
+        let s0 = 0, s1 = 0; // prettier-ignore
+        let t = 0;
+        for (; t + 1 < dim; t += 2) {
+          s0 += x[t] * flat[y + t];
+          s1 += x[t + 1] * flat[y + t + 1];
+        }
+        if (t < dim) s0 += x[t] * flat[y + t];
+        const d = (s0 + s1) * side * this.side[i];
+        r[i] = side === this.side[i] ? d + this.lift : d;
+      }
+      for (let j = 0; j < k; j++) {
+        const v = r[j] / R[j * cap + j];
+        r[j] = v;
+        rr += v * v;
+        const row = j * cap;
+        for (let i = j + 1; i < k; i++) r[i] -= R[row + i] * v;
+      }
     }
     let hkk = this.lift;
     for (let t = 0; t < dim; t++) hkk += x[t] * x[t];
@@ -173,7 +197,8 @@ class Corral {
     this.side.push(side);
     this.pos.push(pos);
     this.weight.push(0);
-    this.vecs.push(x);
+    this.flat.set(x, k * dim);
+    this.sides[k] = side;
     return true;
   }
 
@@ -224,7 +249,9 @@ class Corral {
     this.side.splice(j, 1);
     this.pos.splice(j, 1);
     this.weight.splice(j, 1);
-    this.vecs.splice(j, 1);
+    const dim = this.A.m.dim;
+    this.flat.copyWithin(j * dim, (j + 1) * dim, k * dim);
+    this.sides.copyWithin(j, j + 1, k);
   }
 
   /**
@@ -271,13 +298,62 @@ class Corral {
   }
 }
 
+/** The native corral kernel, if built (an addon built before it existed lacks it: then the JS loops). */
+function nativeCorral(): NativeDist | null {
+  const native = loadNativeDist();
+  return native && typeof native.corraladd === "function" && typeof native.sqdevsum === "function" && typeof native.combine === "function" ? native : null;
+}
+
+/**
+ * The value at position k of `a` sorted ascending (Float64Array.prototype.sort's order: NaN last), by quickselect
+ * with median-of-three pivots; `a` is reordered. The same value as sorting, in linear expected time.
+ */
+export function kthSmallest(a: Float64Array, k: number): number {
+  if (!(k >= 0 && k < a.length)) throw new RangeError(`kthSmallest: position ${k} outside 0..${a.length - 1}`);
+  // NaNs sort last: move them to the end and select among the rest.
+  let hi = a.length - 1;
+  for (let i = hi; i >= 0; i--) {
+    if (Number.isNaN(a[i])) {
+      a[i] = a[hi];
+      a[hi--] = NaN;
+    }
+  }
+  if (k > hi) return NaN;
+  let lo = 0;
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // Median of a[lo], a[mid], a[hi] as the pivot.
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k];
+  }
+  return a[k];
+}
+
 /** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
 function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  if (count >= n) return idx.sort((a, b) => sign * (v[a] - v[b]) || a - b);
-  // Threshold by partial selection, then sort the few kept.
-  const vals = Float64Array.from(idx, (i) => sign * v[i]);
-  const cut = Float64Array.from(vals).sort()[count - 1];
+  if (count >= n) return Array.from({ length: n }, (_, i) => i).sort((a, b) => sign * (v[a] - v[b]) || a - b);
+  // Threshold by partial selection (the count-th smallest value, as a full sort would give it), then sort the few kept.
+  const vals = new Float64Array(n);
+  for (let i = 0; i < n; i++) vals[i] = sign * v[i];
+  const cut = kthSmallest(vals.slice(), count - 1);
   const kept: number[] = [];
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] < cut) kept.push(i);
   for (let i = 0; i < n && kept.length < count; i++) if (vals[i] === cut) kept.push(i);
@@ -310,8 +386,13 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   for (let k = 0; k < dim; k++) shift[k] = 0.5 * (cA[k] + cB[k]);
   // Lift constant: the mean squared norm of the centred points (keeps H's two parts on the same scale).
   let meanSq = 0;
+  const native = opts.native === false ? null : nativeCorral();
   for (const set of [A, B]) {
     const { m, rows } = set;
+    if (native && rows instanceof Int32Array) {
+      meanSq = native.sqdevsum(m.data, dim, rows, shift, meanSq);
+      continue;
+    }
     for (let i = 0; i < rows.length; i++) {
       const off = rows[i] * dim;
       for (let k = 0; k < dim; k++) {
@@ -322,7 +403,7 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   }
   meanSq /= nA + nB;
   const lift = Math.max(meanSq, 1e-300);
-  const corral = new Corral(A, B, shift, lift);
+  const corral = new Corral(A, B, shift, lift, native);
   const pivotTol = 1e-13;
 
   const projA = new Float64Array(nA);
@@ -359,6 +440,9 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   const fullEvery = 16;
   let poolA: number[] = [];
   let poolB: number[] = [];
+  // The pools' rows (typed: the native projection kernel serves them), rebuilt when the pools are.
+  let poolRowsA = new Int32Array(0);
+  let poolRowsB = new Int32Array(0);
   const poolProjA = new Float64Array(Math.min(poolSize, nA));
   const poolProjB = new Float64Array(Math.min(poolSize, nB));
   let sinceFull = Infinity;
@@ -417,13 +501,24 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
     // p, q and z = p - q from the data and exact convex weights: ||z|| is a certified upper bound.
     pA.fill(0);
     qB.fill(0);
-    for (let i = 0; i < corral.size; i++) {
-      const w = corral.weight[i];
-      const set = corral.side[i] > 0 ? A : B;
-      const acc = corral.side[i] > 0 ? pA : qB;
-      const x = set.m.data;
-      const off = set.rows[corral.pos[i]] * dim;
-      for (let k = 0; k < dim; k++) acc[k] += w * x[off + k];
+    if (native) {
+      const k = corral.size;
+      const rows = new Int32Array(k);
+      const sides = new Int32Array(k);
+      for (let i = 0; i < k; i++) {
+        rows[i] = (corral.side[i] > 0 ? A : B).rows[corral.pos[i]];
+        sides[i] = corral.side[i];
+      }
+      native.combine(A.m.data, B.m.data, dim, rows, Float64Array.from(corral.weight), sides, pA, qB);
+    } else {
+      for (let i = 0; i < corral.size; i++) {
+        const w = corral.weight[i];
+        const set = corral.side[i] > 0 ? A : B;
+        const acc = corral.side[i] > 0 ? pA : qB;
+        const x = set.m.data;
+        const off = set.rows[corral.pos[i]] * dim;
+        for (let k = 0; k < dim; k++) acc[k] += w * x[off + k];
+      }
     }
     let z2 = 0;
     let alpha = 0; // z.p: the level of A's side of the corral (all members share it at the affine minimiser)
@@ -482,12 +577,14 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       }
       poolA = smallest(projA, nA, poolProjA.length, 1);
       poolB = smallest(projB, nB, poolProjB.length, -1);
+      poolRowsA = Int32Array.from(poolA, (i) => A.rows[i]);
+      poolRowsB = Int32Array.from(poolB, (j) => B.rows[j]);
       vA = alpha - projA[ka];
       vB = projB[kb] - beta;
     } else {
       sinceFull++;
-      projectRows(A.m, poolA.map((i) => A.rows[i]), z, poolProjA);
-      projectRows(B.m, poolB.map((j) => B.rows[j]), z, poolProjB);
+      projectRows(A.m, poolRowsA, z, poolProjA);
+      projectRows(B.m, poolRowsB, z, poolProjB);
       let ta = 0;
       let tb = 0;
       for (let t = 1; t < poolA.length; t++) if (poolProjA[t] < poolProjA[ta]) ta = t;

@@ -4,6 +4,7 @@
  * in float64 even though the storage is float32.
  */
 import { argError } from "../util/errors";
+import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface Matrix {
   /** Number of rows (points). */
@@ -66,9 +67,40 @@ export function dotRow(m: Matrix, i: number, y: Float64Array): number {
   return s0 + s1 + s2 + s3;
 }
 
-/** out[i] = (row rows[i] of m) . z for every listed row: dotRow's sums, so the same numbers everywhere. */
+/**
+ * out[i] = (row rows[i] of m) . z for every listed row: dotRow's sums, so the same numbers everywhere (the native
+ * kernel, when built, sums in dotRow's order: bit-identical; it serves lists of rows long enough to pay the call).
+ */
 export function projectRows(m: Matrix, rows: ArrayLike<number>, z: Float64Array, out: Float64Array): void {
+  if (rows.length >= 8 && rows instanceof Int32Array) {
+    const native = nativeProjections();
+    if (native) return native.dotrows(m.data, m.dim, rows, z, out);
+  }
   for (let i = 0; i < rows.length; i++) out[i] = dotRow(m, rows[i], z);
+}
+
+/** The min (wantMin) or max of `start` and every listed row . w, each summed in one accumulator in coordinate order. */
+export function extremeProjection(m: Matrix, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number {
+  const native = rows.length >= 4 ? nativeProjections() : null;
+  if (native) return native.extremedot(m.data, m.dim, rows, w, wantMin, start);
+  const data = m.data;
+  const dim = m.dim;
+  let best = start;
+  for (let i = 0; i < rows.length; i++) {
+    const off = rows[i] * dim;
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += data[off + k] * w[k];
+    if (wantMin) {
+      if (s < best) best = s;
+    } else if (s > best) best = s;
+  }
+  return best;
+}
+
+/** The native projection kernels, if built (an addon built before they existed has only sqdists: then none). */
+function nativeProjections(): NativeDist | null {
+  const native = loadNativeDist();
+  return native && typeof native.dotrows === "function" && typeof native.extremedot === "function" ? native : null;
 }
 
 /** Dot product of rows i and j of m. */

@@ -1,8 +1,8 @@
 /**
- * Optional native squared-distance kernel for centroid linkage (lib/geometry/native/ftgeo_dist.c), built next to
- * the BLAS addon by `npm run build:native`. Its results are bit-identical to agglomerate.ts's JS loop (same
- * summation order, no fast-math, no fused multiply-add), so using it never changes a merge; it only makes the
- * O(n^2) distance scans faster. Missing, failing to load, or FTGEO_NATIVE_BLAS=0: null, and the JS loop is used.
+ * Optional native kernels (lib/geometry/native/ftgeo_dist.c), built next to the BLAS addon by `npm run
+ * build:native`: squared distances for centroid linkage and row projections for the overlap checks. Their results
+ * are bit-identical to the JS loops they replace (same summation order, no fast-math, no fused multiply-add), so
+ * using them never changes a merge or a hull decision; they only make the scans faster. Missing, failing to load, or FTGEO_NATIVE_BLAS=0: null, and the JS loop is used.
  */
 import * as path from "node:path";
 import { compileAddon, nativeAddonPath, requireAddon } from "../util/native-addon";
@@ -10,6 +10,35 @@ import { compileAddon, nativeAddonPath, requireAddon } from "../util/native-addo
 export interface NativeDist {
   /** out[t - start] = squared distance between rows q and rows[t] of cen (row length dim, even), start <= t < end. */
   sqdists(cen: Float64Array, dim: number, q: number, rows: Int32Array, start: number, end: number, out: Float64Array): void;
+  /** out[t] = row rows[t] of data . y, summed as matrix.dotRow sums (bit-identical). */
+  dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
+  /** min (wantMin) or max of start and each row rows[t] . w summed in one accumulator in coordinate order. */
+  extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number;
+  /** SpherePool's scan up to the partial distance (overlap.ts scanPool); returns how many slots are left in outSlot, outCd2. */
+  spherescan(
+    centres: Float64Array,
+    radii: Float64Array,
+    labels: Int32Array,
+    proj: Float64Array,
+    norms: Float64Array,
+    size: number,
+    dim: number,
+    nd: number,
+    c: Float64Array,
+    rc: number,
+    label: number,
+    pc: Float64Array,
+    nc: number,
+    outSlot: Int32Array,
+    outCd2: Float64Array,
+    counts: Float64Array,
+  ): number;
+  /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
+  /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
+  sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
+  /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */
+  combine(dataA: Float32Array, dataB: Float32Array, dim: number, rows: Int32Array, weights: Float64Array, sides: Int32Array, p: Float64Array, q: Float64Array): void;
+  corraladd(flat: Float64Array, k: number, dim: number, x: Float64Array, sides: Int32Array, side: number, lift: number, R: Float64Array, cap: number, r: Float64Array): number;
 }
 
 export function nativeDistPath(): string {

@@ -9,7 +9,8 @@
  * Clusters are identified by ids; an id always denotes the same point set.
  */
 import { hullDistance, HullOptions } from "./hull";
-import { Matrix } from "./matrix";
+import { extremeProjection, Matrix } from "./matrix";
+import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface ClusterGeom {
   id: number;
@@ -35,11 +36,34 @@ interface Cert {
   /** Convex weights of supPos and supNeg (nearest points found by the solver), when known: a warm start. */
   weightPos?: number[];
   weightNeg?: number[];
+  /** |w|, once computed (normOf): extensions of one hyperplane to many clusters need it each time. */
+  wNorm?: number;
+}
+
+/** |cert.w| (the sum in coordinate order, as it always was computed), cached on the cert. */
+function normOf(cert: Cert): number {
+  if (cert.wNorm === undefined) {
+    let wn = 0;
+    for (let k = 0; k < cert.w.length; k++) wn += cert.w[k] * cert.w[k];
+    cert.wNorm = Math.sqrt(wn);
+  }
+  return cert.wNorm;
 }
 
 interface Witness {
   a: number[];
   b: number[];
+}
+
+/**
+ * Why a merge was vetoed, for its descendants: witness points inside the vetoed merge (`points`) whose hull overlaps
+ * that of witness points inside the cluster that then held `otherPoint`. A later merge whose parts contain the
+ * vetoed pair's parts contains `points`, and the cluster now holding `otherPoint` contains the other side: the same
+ * witness target that witnessedMergeOverlap would find (see hintedMergeOverlap).
+ */
+export interface VetoHint {
+  points: number[];
+  otherPoint: number;
 }
 
 export interface OverlapStats {
@@ -50,6 +74,8 @@ export interface OverlapStats {
   witnessHits: number;
   /** Pairs separated by the hyperplane normal to their centroids' difference (no solve needed). */
   centroidDirection: number;
+  /** Sphere tests decided by the pool's projection filter (counted in sphereSkips too). */
+  projectionSkips: number;
   hullSolves: number;
   hullSeparated: number;
   hullOverlap: number;
@@ -124,16 +150,50 @@ export function ensureRadius(m: Matrix, g: ClusterGeom): void {
  * Clusters with their bounding spheres in flat arrays (centres one after the other), so that scanning every
  * cluster of another label reads contiguous memory instead of one small array per cluster: that scan was 30% of
  * DirectProbe's time on 30,000 POS points (363 million sphere tests, most of them cache misses).
+ *
+ * Optional projection filter: with unit `directions` u_1..u_k, every centre's projections u_j.x are kept too, and
+ * |u_j.c - u_j.x| <= |c - x| (Cauchy-Schwarz) rules out most far spheres with k subtractions instead of a partial
+ * distance over 32 coordinates (see projectionApart). The sphere test's answers are unchanged: only pairs that the
+ * distance would also find apart are skipped.
  */
 export class SpherePool {
   size = 0;
   centres = new Float64Array(0);
   radii = new Float64Array(0);
   labels = new Int32Array(0);
+  /** Projections of each centre on the directions (k per slot), and each centre's norm (for the rounding margin). */
+  proj = new Float64Array(0);
+  norms = new Float64Array(0);
   geoms: ClusterGeom[] = [];
   private slotOf = new Map<number, number>();
+  readonly directions: Float64Array[];
 
-  constructor(readonly dim: number) {}
+  constructor(
+    readonly dim: number,
+    directions: Float64Array[] = [],
+  ) {
+    for (const [j, u] of directions.entries()) {
+      let n2 = 0;
+      for (let k = 0; k < u.length; k++) n2 += u[k] * u[k];
+      if (u.length !== dim || !(Math.abs(Math.sqrt(n2) - 1) < 1e-9)) {
+        throw new RangeError(`SpherePool: direction ${j} must be a unit vector of ${dim} values (has ${u.length}, norm ${Math.sqrt(n2)})`);
+      }
+    }
+    this.directions = directions;
+  }
+
+  /** The projections of a centre on the directions (into out) and its norm. */
+  project(centre: Float64Array, out: Float64Array): number {
+    const dim = this.dim;
+    this.directions.forEach((u, j) => {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += u[k] * centre[k];
+      out[j] = s;
+    });
+    let n2 = 0;
+    for (let k = 0; k < dim; k++) n2 += centre[k] * centre[k];
+    return Math.sqrt(n2);
+  }
 
   has(x: ClusterGeom): boolean {
     const s = this.slotOf.get(x.id);
@@ -144,16 +204,22 @@ export class SpherePool {
     if (Number.isNaN(g.radius)) throw new RangeError(`SpherePool: cluster ${g.id} has no radius yet (ensureRadius first)`);
     if (this.slotOf.has(g.id)) throw new RangeError(`SpherePool: cluster ${g.id} is already in the pool`);
     const dim = this.dim;
+    const nd = this.directions.length;
     if (this.size === this.radii.length) {
       const cap = Math.max(64, this.size * 2);
       const centres = new Float64Array(cap * dim);
       centres.set(this.centres);
       this.centres = centres;
+      const proj = new Float64Array(cap * nd);
+      proj.set(this.proj);
+      this.proj = proj;
       this.radii = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.radii[i] : 0));
+      this.norms = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.norms[i] : 0));
       this.labels = Int32Array.from({ length: cap }, (_, i) => (i < this.size ? this.labels[i] : 0));
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
+    this.norms[s] = this.project(g.centre, this.proj.subarray(s * nd, (s + 1) * nd));
     this.radii[s] = g.radius;
     this.labels[s] = g.label;
     this.geoms[s] = g;
@@ -167,6 +233,9 @@ export class SpherePool {
     if (s !== last) {
       const dim = this.dim;
       this.centres.copyWithin(s * dim, last * dim, (last + 1) * dim);
+      const nd = this.directions.length;
+      this.proj.copyWithin(s * nd, last * nd, (last + 1) * nd);
+      this.norms[s] = this.norms[last];
       this.radii[s] = this.radii[last];
       this.labels[s] = this.labels[last];
       this.geoms[s] = this.geoms[last];
@@ -185,6 +254,7 @@ export class OverlapOracle {
     certExtensions: 0,
     witnessHits: 0,
     centroidDirection: 0,
+    projectionSkips: 0,
     hullSolves: 0,
     hullSeparated: 0,
     hullOverlap: 0,
@@ -195,18 +265,25 @@ export class OverlapOracle {
     lpSeconds: 0,
     corralDecided: 0,
   };
-  private certs = new Map<number, Cert>();
-  private certKeysById = new Map<number, number[]>();
+  private certs = new PairMap<Cert>();
   private witnessesByPoint = new Map<number, Witness[]>();
+  /** 1 for the points witnessesByPoint has a list for: most members have none, and a byte is cheaper than a Map miss. */
+  private readonly witnessed: Uint8Array;
   /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
   private geoms = new Map<number, ClusterGeom>();
   private readonly overlapTol: number;
+  /** The hint of the last overlap found by firstOverlap or witnessedMergeOverlap (takeVetoHint). */
+  private lastHint: VetoHint | undefined;
+  /** The native sphere scan's output buffers (slots left after the partial distance, their squared distances). */
+  private scanSlots = new Int32Array(0);
+  private scanCd2 = new Float64Array(0);
 
   constructor(
     private readonly m: Matrix,
     private readonly hullOpts: HullOptions = {},
   ) {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
+    this.witnessed = new Uint8Array(m.n);
   }
 
   get dim(): number {
@@ -228,8 +305,7 @@ export class OverlapOracle {
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
   forget(ids: number[]): void {
     for (const id of ids) {
-      for (const key of this.certKeysById.get(id) ?? []) this.certs.delete(key);
-      this.certKeysById.delete(id);
+      this.certs.deleteAll(id);
       this.geoms.delete(id);
     }
   }
@@ -256,6 +332,7 @@ export class OverlapOracle {
     isOther?: (x: ClusterGeom) => boolean,
   ): ClusterGeom | undefined {
     const dim = this.m.dim;
+    this.lastHint = undefined;
     this.geoms.set(c.id, c);
     const narrow = isOther;
     if (others instanceof SpherePool) {
@@ -275,6 +352,7 @@ export class OverlapOracle {
           for (const p of witnessTargets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, c.centre));
           if (sphereGap(c, x, dim, Math.sqrt(r2)) !== undefined) {
             this.stats.witnessHits++;
+            this.lastHint = { points: witnessTargets.get(id)!, otherPoint: x.members[0] };
             return x;
           }
           ensureRadius(this.m, c);
@@ -284,6 +362,7 @@ export class OverlapOracle {
           continue;
         }
         this.stats.witnessHits++;
+        this.lastHint = { points: witnessTargets.get(id)!, otherPoint: x.members[0] };
         return x;
       }
     }
@@ -307,11 +386,12 @@ export class OverlapOracle {
     for (const { x } of candidates) {
       if (witnessTargets.has(x.id)) {
         this.stats.witnessHits++;
+        this.lastHint = { points: witnessTargets.get(x.id)!, otherPoint: x.members[0] };
         return x;
       }
     }
     for (const { x, cd } of candidates) {
-      if (this.certs.has(key(c.id, x.id))) {
+      if (this.certs.get(c.id, x.id)) {
         this.stats.certHits++;
         continue;
       }
@@ -335,6 +415,7 @@ export class OverlapOracle {
     if (this.witnessesByPoint.size === 0) return targets;
     const inC = (p: number): boolean => partsOfC.includes(owner[p]);
     for (let i = 0; i < members.length; i++) {
+      if (this.witnessed[members[i]] === 0) continue;
       const ws = this.witnessesByPoint.get(members[i]);
       if (!ws) continue;
       for (const w of ws) {
@@ -362,10 +443,51 @@ export class OverlapOracle {
    * of DirectProbe's proposals at the end, then cost a witness lookup instead of passes over a large cluster.
    */
   witnessedMergeOverlap(a: ClusterGeom, b: ClusterGeom, members: Int32Array, owner: Int32Array, pool: SpherePool): boolean {
+    this.lastHint = undefined;
     const targets = this.witnessTargets(members, owner, [a.id, b.id]);
     if (targets.size === 0) return false;
+    const merged = this.mergedSphere(a, b, members.length);
+    for (const id of [...targets.keys()].sort((p, q) => p - q)) {
+      const x = this.geoms.get(id);
+      if (!x || x.label === a.label || !pool.has(x)) continue;
+      if (this.witnessedSpheresMeet(merged, targets.get(id)!, x, 0)) {
+        this.stats.checks++;
+        this.stats.witnessHits++;
+        this.lastHint = { points: targets.get(id)!, otherPoint: x.members[0] };
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The hint of the overlap that firstOverlap or witnessedMergeOverlap last returned (undefined: none), once. */
+  takeVetoHint(): VetoHint | undefined {
+    const h = this.lastHint;
+    this.lastHint = undefined;
+    return h;
+  }
+
+  /**
+   * True only if witnessedMergeOverlap(a, b, ...) would be true: for a merge whose parts contain the parts of a merge
+   * vetoed with `hint`, tests that one witness target, without collecting every witness inside the merge. The target
+   * T (the cluster holding hint.otherPoint) is among witnessedMergeOverlap's targets, with witnessed points that
+   * include hint.points, so its radius bound rLow there is at least the one here; its sphere test only gets easier
+   * as rLow grows (cd - rLow - r_x falls by about the growth, the margin rises by 1e-9 of it), and the extra margin
+   * 1e-15 (cd + rLow + r_x) here covers the rounding of the two evaluations. Then witnessedMergeOverlap would veto too
+   * (at T or at a smaller target id): the same answer, and the same counts.
+   */
+  hintedMergeOverlap(a: ClusterGeom, b: ClusterGeom, n: number, hint: VetoHint, owner: Int32Array, pool: SpherePool): boolean {
+    const x = this.geoms.get(owner[hint.otherPoint]);
+    if (!x || x.label === a.label || !pool.has(x)) return false;
+    if (!this.witnessedSpheresMeet(this.mergedSphere(a, b, n), hint.points, x, 1e-15)) return false;
+    this.stats.checks++;
+    this.stats.witnessHits++;
+    return true;
+  }
+
+  /** The centre of a merge from its parts' centroids (O(dim)), its norm, and an upper bound of its radius. */
+  private mergedSphere(a: ClusterGeom, b: ClusterGeom, n: number): { centre: Float64Array; cn2: number; rUp: number; n: number } {
     const dim = this.m.dim;
-    const n = members.length;
     const centre = new Float64Array(dim);
     let cn2 = 0;
     for (let k = 0; k < dim; k++) {
@@ -379,43 +501,90 @@ export class OverlapOracle {
       for (let k = 0; k < dim; k++) d2 += (centre[k] - ch.centre[k]) ** 2;
       rUp = Math.max(rUp, Math.sqrt(d2) + ch.radius);
     }
-    for (const id of [...targets.keys()].sort((p, q) => p - q)) {
-      const x = this.geoms.get(id);
-      if (!x || x.label === a.label || !pool.has(x)) continue;
-      let r2 = 0;
-      for (const p of targets.get(id)!) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
-      const rLow = Math.sqrt(r2);
-      let cd2 = 0;
-      let xn2 = 0;
-      for (let k = 0; k < dim; k++) {
-        cd2 += (centre[k] - x.centre[k]) ** 2;
-        xn2 += x.centre[k] * x.centre[k];
-      }
-      const cd = Math.sqrt(cd2);
-      const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
-      const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
-      if (cd - rLow - x.radius < -margin) {
-        this.stats.checks++;
-        this.stats.witnessHits++;
-        return true;
-      }
+    return { centre, cn2, rUp, n };
+  }
+
+  /**
+   * witnessedMergeOverlap's test for one target x: the merge's sphere, with its radius bounded from below by the
+   * witnessed points' distances, meets x's by more than rounding can explain (plus `extra` of the scale).
+   */
+  private witnessedSpheresMeet(merged: { centre: Float64Array; cn2: number; rUp: number; n: number }, points: number[], x: ClusterGeom, extra: number): boolean {
+    const dim = this.m.dim;
+    const { centre, cn2, rUp, n } = merged;
+    let r2 = 0;
+    for (const p of points) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
+    const rLow = Math.sqrt(r2);
+    let cd2 = 0;
+    let xn2 = 0;
+    for (let k = 0; k < dim; k++) {
+      cd2 += (centre[k] - x.centre[k]) ** 2;
+      xn2 += x.centre[k] * x.centre[k];
     }
-    return false;
+    const cd = Math.sqrt(cd2);
+    const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
+    const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
+    if (extra === 0) return cd - rLow - x.radius < -margin;
+    return cd - rLow - x.radius < -margin - extra * (cd + rLow + x.radius);
   }
 
   /** sphereGap over the pool's clusters of other labels (the same arithmetic on the flat copies of the centres). */
   private scanPool(c: ClusterGeom, pool: SpherePool, candidates: { x: ClusterGeom; gap: number; cd: number }[], narrow?: (x: ClusterGeom) => boolean): void {
     const dim = this.m.dim;
-    const { centres, radii, labels } = pool;
+    const { centres, radii, labels, proj, norms } = pool;
     const cc = c.centre;
     const rc = c.radius;
+    const nd = pool.directions.length;
+    const pc = new Float64Array(nd);
+    const nc = pool.project(cc, pc);
     let checks = 0;
     let skips = 0;
-    for (let s = 0; s < pool.size; s++) {
+    let projSkips = 0;
+    const native = nativeScan();
+    if (native) {
+      // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left.
+      if (this.scanSlots.length < pool.size) {
+        this.scanSlots = new Int32Array(2 * pool.size);
+        this.scanCd2 = new Float64Array(2 * pool.size);
+      }
+      const slots = this.scanSlots;
+      const cd2s = this.scanCd2;
+      const counts = new Float64Array(3);
+      const n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      checks = counts[0];
+      skips = counts[1];
+      projSkips = counts[2];
+      for (let i = 0; i < n; i++) {
+        const s = slots[i];
+        const cd = Math.sqrt(cd2s[i]);
+        const gap = cd - rc - radii[s];
+        if (gap >= 0) {
+          skips++;
+          continue;
+        }
+        const x = pool.geoms[s];
+        if (narrow && !narrow(x)) continue;
+        if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+        candidates.push({ x, gap, cd });
+      }
+    }
+    for (let s = 0; s < (native ? 0 : pool.size); s++) {
       if (labels[s] === c.label) continue;
       checks++;
       const rx = radii[s];
       const reach = rc + rx;
+      if (nd > 0) {
+        const apart = projectionApart(reach, nc + norms[s]);
+        let j = 0;
+        const o = s * nd;
+        for (; j < nd; j++) {
+          const t = pc[j] - proj[o + j];
+          if (t > apart || -t > apart) break;
+        }
+        if (j < nd) {
+          projSkips++;
+          continue;
+        }
+      }
       const limit = reach * reach * (1 + 1e-9) + 1e-300;
       const off = s * dim;
       let cd2 = 0;
@@ -448,7 +617,8 @@ export class OverlapOracle {
       candidates.push({ x, gap, cd });
     }
     this.stats.checks += checks;
-    this.stats.sphereSkips += skips;
+    this.stats.sphereSkips += skips + projSkips;
+    this.stats.projectionSkips += projSkips;
   }
 
   /** Separated-or-not for one pair, through the solver (and its caches). */
@@ -470,7 +640,7 @@ export class OverlapOracle {
       [b, a, warmB, warmA, false],
     ] as const) {
       for (const child of side.children ?? []) {
-        const cert = this.certs.get(key(child, other.id));
+        const cert = this.certs.get(child, other.id);
         if (!cert) continue;
         const childPos = cert.pos === child;
         const mine = childPos ? cert.supPos : cert.supNeg;
@@ -509,10 +679,12 @@ export class OverlapOracle {
     if (r.status === "overlap") this.stats.hullOverlap++;
     else this.stats.hullUndecided++;
     const w: Witness = { a: r.supportA, b: r.supportB };
+    this.lastHint = { points: r.supportA, otherPoint: b.members[0] };
     // A witness inside a cluster has its first point there: index it under both sides' first points.
     for (const p of new Set([w.a[0], w.b[0]])) {
       let list = this.witnessesByPoint.get(p);
       if (!list) this.witnessesByPoint.set(p, (list = []));
+      this.witnessed[p] = 1;
       list.push(w);
     }
     return false;
@@ -524,41 +696,33 @@ export class OverlapOracle {
    */
   private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number): boolean {
     if (!a.children) return false;
-    const dim = this.m.dim;
-    const options: { cert: Cert; childPos: boolean; other: Int32Array }[] = [];
-    for (let t = 0; t < 2; t++) {
+    // Cheapest first: fewest points to project (ties: the first child first, as a stable sort leaves them). A
+    // child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
+    // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
+    const order = [0, 1];
+    const otherOf = order.map((t) => this.geoms.get(a.children![1 - t]));
+    if (otherOf[0] && otherOf[1] && otherOf[1].members.length < otherOf[0].members.length) order.reverse();
+    for (const t of order) {
       const child = a.children[t];
-      const other = this.geoms.get(a.children[1 - t]);
+      const other = otherOf[t];
       if (!other) continue;
-      let cert = this.certs.get(key(child, b.id));
+      let cert = this.certs.get(child, b.id);
       if (!cert) {
         const g = this.geoms.get(child);
         if (!g) continue;
         cert = sphereCert(g, b);
         if (!cert) continue;
       }
-      options.push({ cert, childPos: cert.pos === child, other: other.members });
-    }
-    // Cheapest first: fewest points to project.
-    options.sort((x, y) => x.other.length - y.other.length);
-    for (const { cert, childPos, other } of options) {
+      const childPos = cert.pos === child;
       let posMin = cert.posMin;
       let negMax = cert.negMax;
-      const data = this.m.data;
-      const w = cert.w;
-      for (let i = 0; i < other.length; i++) {
-        const off = other[i] * dim;
-        let s = 0;
-        for (let k = 0; k < dim; k++) s += data[off + k] * w[k];
-        if (childPos) {
-          if (s < posMin) posMin = s;
-        } else if (s > negMax) negMax = s;
-      }
-      let wn = 0;
-      for (let k = 0; k < dim; k++) wn += cert.w[k] * cert.w[k];
-      wn = Math.sqrt(wn);
+      if (childPos) posMin = extremeProjection(this.m, other.members, cert.w, true, posMin);
+      else negMax = extremeProjection(this.m, other.members, cert.w, false, negMax);
+      const wn = normOf(cert);
       if ((posMin - negMax) / wn > this.overlapTol * scale) {
-        this.store({ ...cert, pos: childPos ? a.id : b.id, posMin, negMax }, a.id, b.id);
+        // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
+        const { w, supPos, supNeg, weightPos, weightNeg, wNorm } = cert;
+        this.store({ w, pos: childPos ? a.id : b.id, posMin, negMax, supPos, supNeg, weightPos, weightNeg, wNorm }, a.id, b.id);
         return true;
       }
     }
@@ -566,26 +730,63 @@ export class OverlapOracle {
   }
 
   private store(cert: Cert, a: number, b: number): void {
-    const k = key(a, b);
-    if (!this.certs.has(k)) {
-      for (const id of [a, b]) {
-        let list = this.certKeysById.get(id);
-        if (!list) this.certKeysById.set(id, (list = []));
-        list.push(k);
-      }
-    }
-    this.certs.set(k, cert);
+    this.certs.set(a, b, cert);
   }
 }
 
 /**
- * Numeric key of an unordered id pair (string keys cost a concatenation and a string hash per lookup, which was
- * 5% of the checked-merging time on POS). Exact for ids below 2^26 (keys below 2^52).
+ * Values per unordered pair of cluster ids, kept under both ids (a Map of Maps with small-integer keys: numeric keys
+ * a * 2^26 + b above 2^31 hash as doubles, which was most of a hyperplane lookup's cost), so that all pairs of a
+ * merged-away cluster go at once.
  */
-const KEY_BASE = 2 ** 26;
-function key(a: number, b: number): number {
-  if (!(a >= 0 && b >= 0 && a < KEY_BASE && b < KEY_BASE)) throw new RangeError(`overlap: cluster ids must be in [0, ${KEY_BASE}), got ${a} and ${b}`);
-  return a < b ? a * KEY_BASE + b : b * KEY_BASE + a;
+class PairMap<T> {
+  private by = new Map<number, Map<number, T>>();
+  size = 0;
+
+  get(a: number, b: number): T | undefined {
+    return this.by.get(a)?.get(b);
+  }
+
+  set(a: number, b: number, v: T): void {
+    for (const [p, q] of [
+      [a, b],
+      [b, a],
+    ]) {
+      let m = this.by.get(p);
+      if (!m) this.by.set(p, (m = new Map()));
+      if (p === a && !m.has(q)) this.size++;
+      m.set(q, v);
+    }
+  }
+
+  /** Removes every pair with id. */
+  deleteAll(id: number): void {
+    const m = this.by.get(id);
+    if (!m) return;
+    for (const q of m.keys()) {
+      this.by.get(q)?.delete(id);
+      this.size--;
+    }
+    this.by.delete(id);
+  }
+}
+
+/** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
+function nativeScan(): NativeDist | null {
+  const native = loadNativeDist();
+  return native && typeof native.spherescan === "function" ? native : null;
+}
+
+/**
+ * Threshold of the projection filter: if |u.c - u.x| exceeds it for a unit u, the spheres of radii summing to
+ * `reach` around c and x are apart by far more than rounding, so sphereGap (and scanPool's partial distance) would
+ * skip the pair too. Exactly, |u.(c - x)| <= |u| |c - x|; |u| is 1 within 1e-9 (checked by SpherePool); computing
+ * u.c and u.x in float64 errs by at most dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) for dim < 9000); the
+ * squared distance sums err by a relative dim * 2^-53. With the relative margin 1e-7, |c - x| then exceeds reach by
+ * a factor above 1 + 9e-8, and the float sum of squares exceeds reach^2 (1 + 1e-9), the partial-distance limit.
+ */
+function projectionApart(reach: number, norms: number): number {
+  return reach * (1 + 1e-7) + 1e-12 * norms;
 }
 
 /**
@@ -613,14 +814,16 @@ function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number, cRadius = c.radi
 /** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */
 function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
   const dim = a.centre.length;
-  const w = new Float64Array(dim);
+  // The distance first (most spheres meet): w is only built for the hyperplanes returned, with the same values.
   let n2 = 0;
   for (let k = 0; k < dim; k++) {
-    w[k] = a.centre[k] - b.centre[k];
-    n2 += w[k] * w[k];
+    const t = a.centre[k] - b.centre[k];
+    n2 += t * t;
   }
   const n = Math.sqrt(n2);
   if (n <= a.radius + b.radius) return undefined;
+  const w = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) w[k] = a.centre[k] - b.centre[k];
   let pa = 0;
   let pb = 0;
   for (let k = 0; k < dim; k++) {
@@ -640,16 +843,7 @@ function centroidDirectionCert(m: Matrix, a: ClusterGeom, b: ClusterGeom, overla
     n2 += w[k] * w[k];
   }
   if (!(n2 > 0)) return undefined;
-  const proj = (rows: Int32Array, wantMin: boolean): number => {
-    let best = wantMin ? Infinity : -Infinity;
-    for (let i = 0; i < rows.length; i++) {
-      const off = rows[i] * dim;
-      let s = 0;
-      for (let k = 0; k < dim; k++) s += m.data[off + k] * w[k];
-      if (wantMin ? s < best : s > best) best = s;
-    }
-    return best;
-  };
+  const proj = (rows: Int32Array, wantMin: boolean): number => extremeProjection(m, rows, w, wantMin, wantMin ? Infinity : -Infinity);
   const negMax = proj(b.members, false);
   const posMin = proj(a.members, true);
   const n = Math.sqrt(n2);

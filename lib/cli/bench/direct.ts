@@ -24,7 +24,7 @@ import { Rng } from "../../util/rng";
 export const summary = "DirectProbe speed: ps-fxn train at BERT-mini (< 60 s), pos train at BERT-tiny (< 30 min, < 8 GiB)";
 
 export const usage = `usage: ftgeo bench direct [--cases psfxn,pos] [--model-mini M] [--model-tiny M] [--synthetic]
-                         [--reference-pairs 20] [--limit N]
+                         [--reference-pairs 20] [--limit N] [--out FILE]
 
 Runs DirectProbe on ps-fxn train (4,282 points) at the last layer of a BERT-mini-shaped model and on pos train
 (204,585 points, 17 labels) at the last layer of a BERT-tiny-shaped model, and prints per case: clusters vs
@@ -37,7 +37,9 @@ relative difference of the distances.
   --model-mini M     default: the shipped BERT-mini under models/ if any, else random:mini
   --model-tiny M     default: the shipped BERT-tiny under models/ if any, else random:tiny
   --synthetic        Gaussian mixtures with the same points, dimensions and label counts instead of real data
-  --limit N          seeded subset of N examples (quick runs)`;
+  --limit N          seeded subset of N examples (quick runs)
+  --out FILE         write each case's clusters (label and point indices, in DirectProbe's order) as one JSON
+                     line per case, to compare two builds' results byte for byte`;
 
 interface CaseSpec {
   name: string;
@@ -82,11 +84,14 @@ export async function run(argv: string[]): Promise<number> {
     synthetic: { type: "boolean" },
     "reference-pairs": { type: "string" },
     limit: { type: "string" },
+    out: { type: "string" },
   });
   const names = strArg(values, "cases", "psfxn,pos").split(",");
   for (const n of names) if (!CASES[n]) throw argError("--cases", `unknown case ${JSON.stringify(n)}; expected psfxn or pos`);
   const refPairs = numArg(values, "reference-pairs", 20, { int: true, min: 0 });
   const limit = values.limit === undefined ? undefined : numArg(values, "limit", undefined, { int: true, min: 1 });
+  const out = values.out as string | undefined;
+  if (out) fs.writeFileSync(out, "");
   await initLp();
   const progress = stderrSink(5000);
   let peakRss = 0;
@@ -160,6 +165,7 @@ export async function run(argv: string[]): Promise<number> {
         hullOutcomes: { separated: s.hullSeparated, overlap: s.hullOverlap, undecided: s.hullUndecided },
         checks: s.checks,
         sphereSkips: s.sphereSkips,
+        projectionSkips: s.projectionSkips,
         cacheHits: { exactPair: s.certHits, extendedHyperplane: s.certExtensions, overlapWitness: s.witnessHits },
         centroidDirectionSeparations: s.centroidDirection,
         uncheckedMerges: s.uncheckedMerges,
@@ -167,9 +173,14 @@ export async function run(argv: string[]): Promise<number> {
         statesSearched: s.statesSearched,
         checkedMerges: s.checkedMerges,
         vetoedMerges: s.vetoedMerges,
+        hintedVetoes: s.hintedVetoes,
         peakRssGiB: peakRss / 2 ** 30,
       };
       console.log(JSON.stringify(report));
+      if (out) {
+        const clusters = r.clusters.map((c) => ({ label: c.label, members: Array.from(c.members) }));
+        fs.appendFileSync(out, JSON.stringify({ case: key, points: m.n, clusters }) + "\n");
+      }
       console.log(
         `${spec.name}: ${m.n} points, ${r.labels.length} labels -> ${r.numClusters} clusters (${r.linear ? "linear" : "non-linear"}) in ` +
           `${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU, load average ${os.loadavg()[0].toFixed(1)}) = ` +
