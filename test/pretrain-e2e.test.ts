@@ -117,6 +117,7 @@ test("pretrain end to end (tiny shape, a few updates): snapshots, held-out metri
   const out2 = await exportPretrained(phase2.runDir, path.join(root, "model2"));
   const card2 = fs.readFileSync(path.join(out2, "README.md"), "utf8");
   assert.ok(card2.includes("| tokens seen | 1,152 (768 in earlier phases, then 3 updates of 4 x 32) |"), card2);
+  assert.match(card2, /\| earlier phases \| 6 updates of 4 x 32 with peak lr [^|]* tokens, run to its end \(768 tokens in all/, "a finished phase is not called stopped");
   assert.equal(JSON.parse(fs.readFileSync(path.join(out2, "pretraining.json"), "utf8")).tokensSeen, 1152);
   assert.ok(card2.includes("dropout 0 during pretraining (config.json keeps 0.1 for fine-tuning)"), card2);
   assert.ok(card2.includes(" --no-dropout --sinusoidal-positions"), card2);

@@ -429,7 +429,9 @@ function describePhase(init: InitSource): string {
   const steps = done !== undefined ? `${done} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
   const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
   const drop = (c.dropout === 0 ? ", no dropout" : "") + (c.positions === "sinusoidal" ? ", sinusoidal positions at the start" : "");
-  return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, stopped there (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
+  const planned = Math.ceil(Number(c.tokens) / (Number(c.batch) * Number(c.seqLen)));
+  const ending = done === planned ? "run to its end" : "stopped there";
+  return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, ${ending} (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
 }
 
 function modelCard(x: {
