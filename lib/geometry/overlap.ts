@@ -539,6 +539,19 @@ export class OverlapOracle {
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
+    // The exact sphere test on a slot that survived the filters: a candidate, or one more skip.
+    const consider = (s: number, cd2: number) => {
+      const cd = Math.sqrt(cd2);
+      const gap = cd - rc - radii[s];
+      if (gap >= 0) {
+        skips++;
+        return;
+      }
+      const x = pool.geoms[s];
+      if (narrow && !narrow(x)) return;
+      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      candidates.push({ x, gap, cd });
+    };
     const native = nativeScan();
     if (native) {
       // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left.
@@ -553,19 +566,7 @@ export class OverlapOracle {
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
-      for (let i = 0; i < n; i++) {
-        const s = slots[i];
-        const cd = Math.sqrt(cd2s[i]);
-        const gap = cd - rc - radii[s];
-        if (gap >= 0) {
-          skips++;
-          continue;
-        }
-        const x = pool.geoms[s];
-        if (narrow && !narrow(x)) continue;
-        if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
-        candidates.push({ x, gap, cd });
-      }
+      for (let i = 0; i < n; i++) consider(slots[i], cd2s[i]);
     }
     for (let s = 0; s < (native ? 0 : pool.size); s++) {
       if (labels[s] === c.label) continue;
@@ -605,16 +606,7 @@ export class OverlapOracle {
         skips++;
         continue;
       }
-      const cd = Math.sqrt(cd2);
-      const gap = cd - rc - rx;
-      if (gap >= 0) {
-        skips++;
-        continue;
-      }
-      const x = pool.geoms[s];
-      if (narrow && !narrow(x)) continue;
-      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
-      candidates.push({ x, gap, cd });
+      consider(s, cd2);
     }
     this.stats.checks += checks;
     this.stats.sphereSkips += skips + projSkips;
