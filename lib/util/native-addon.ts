@@ -16,7 +16,8 @@ export function nativeAddonPath(name: string): string {
 
 /**
  * Compile `source` (relative to the repository) into dist/native/<name>.node with the given compiler flags and
- * libraries; written to a temporary file and renamed, so a process that has the old addon loaded keeps working.
+ * libraries (lib/util/native, with the shared argument reading of ftgeo_args.h, is always on the include path);
+ * written to a temporary file and renamed, so a process that has the old addon loaded keeps working.
  * `what` prefixes the error messages ("native BLAS", ...).
  */
 export function compileAddon(o: { name: string; what: string; source: string; flags: string[]; includes?: string[]; libs?: string[] }): string {
@@ -26,7 +27,7 @@ export function compileAddon(o: { name: string; what: string; source: string; fl
   if (!nodeInclude) throw new FtgeoError(`${o.what}: Node's headers (node_api.h) were not found next to the node binary or in /usr/include/node`);
   const tmp = `${out}.tmp-${process.pid}`;
   const args = [
-    ...o.flags, "-shared", "-fPIC", `-DNODE_GYP_MODULE_NAME=${o.name}`, `-I${nodeInclude}`, ...(o.includes ?? []).map((d) => `-I${d}`),
+    ...o.flags, "-shared", "-fPIC", `-DNODE_GYP_MODULE_NAME=${o.name}`, `-I${nodeInclude}`, `-I${path.join(repoRoot(), "lib", "util", "native")}`, ...(o.includes ?? []).map((d) => `-I${d}`),
     path.join(repoRoot(), o.source), "-o", tmp, ...(o.libs ?? []),
   ]; // prettier-ignore
   const r = spawnSync("gcc", args, { encoding: "utf8" });

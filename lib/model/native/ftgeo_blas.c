@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#include "ftgeo_args.h"
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 13;
@@ -79,18 +80,6 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
  * leading dimensions in elements. For callers that keep their own buffers (the classifier probe) and would
  * otherwise pay a tensor upload per product.
  */
-static const float *floatArray(napi_env env, napi_value v, size_t *len, const char *what) {
-  bool isTa = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa ||
-      napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  return (const float *)data;
-}
-
 static napi_value sgemmArrays(napi_env env, napi_callback_info info) {
   size_t argc = 12;
   napi_value argv[12];
@@ -224,55 +213,13 @@ static napi_value geluGrad(napi_env env, napi_callback_info info) {
 /*
  * The classifier probe's elementwise kernels (lib/probe/kernels.ts has the JavaScript twins and the meaning of
  * each): with 200-row minibatches they cost as much as the products when written as JavaScript loops.
- * Arguments are plain typed arrays; sizes are checked against their lengths.
+ * Arguments are plain typed arrays (read by typedArgs, ftgeo_args.h); sizes are checked against their lengths.
  */
-static int32_t *intArray(napi_env env, napi_value v, size_t *len, const char *what) {
-  bool isTa = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_is_typedarray(env, v, &isTa) != napi_ok || !isTa ||
-      napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok || type != napi_int32_array) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  return (int32_t *)data;
-}
-
-/* Reads argc values: 'f' Float32Array, 'i' Int32Array, 'n' number (into nums, in order). */
-static int probeArgs(napi_env env, napi_callback_info info, const char *sig, float **fa, size_t *flen, int32_t **ia, size_t *ilen, double *nums) {
-  napi_value argv[12];
-  size_t argc = 12;
-  const size_t want = strlen(sig);
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != want) {
-    napi_throw_error(env, NULL, "ftgeo_blas probe kernel: wrong number of arguments");
-    return 0;
-  }
-  int nf = 0, ni = 0, nn = 0;
-  for (size_t i = 0; i < want; i++) {
-    if (sig[i] == 'f') {
-      fa[nf] = (float *)floatArray(env, argv[i], &flen[nf], "ftgeo_blas probe kernel: expected a Float32Array");
-      if (!fa[nf++]) return 0;
-    } else if (sig[i] == 'i') {
-      ia[ni] = intArray(env, argv[i], &ilen[ni], "ftgeo_blas probe kernel: expected an Int32Array");
-      if (!ia[ni++]) return 0;
-    } else if (napi_get_value_double(env, argv[i], &nums[nn++]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "ftgeo_blas probe kernel: expected a number");
-      return 0;
-    }
-  }
-  return 1;
-}
-
-static int fits(napi_env env, int ok) {
-  if (!ok) napi_throw_range_error(env, NULL, "ftgeo_blas probe kernel: sizes do not fit the arrays");
-  return ok;
-}
 
 /* probeGather(x, dim, order, start, count, out): out[i, :] = x[order[start + i], :]. */
 static napi_value probeGather(napi_env env, napi_callback_info info) {
   float *f[2]; size_t fl[2]; int32_t *ia[1]; size_t il[1]; double v[3];
-  if (!probeArgs(env, info, "fninnf", f, fl, ia, il, v)) return NULL;
+  if (!typedArgs(env, info, "fninnf", f, fl, ia, il, v)) return NULL;
   const int64_t dim = (int64_t)v[0], start = (int64_t)v[1], count = (int64_t)v[2];
   if (!fits(env, dim >= 1 && start >= 0 && count >= 0 && start + count <= (int64_t)il[0] && count * dim <= (int64_t)fl[1])) return NULL;
   const int64_t rowsX = (int64_t)fl[0] / dim;
@@ -287,7 +234,7 @@ static napi_value probeGather(napi_env env, napi_callback_info info) {
 /* probeBiasAct(out, rows, bias, relu): out[i, j] = act(out[i, j] + bias[j]), act = ReLU or identity. */
 static napi_value probeBiasAct(napi_env env, napi_callback_info info) {
   float *f[2]; size_t fl[2]; double v[2];
-  if (!probeArgs(env, info, "fnfn", f, fl, NULL, NULL, v)) return NULL;
+  if (!typedArgs(env, info, "fnfn", f, fl, NULL, NULL, v)) return NULL;
   const int64_t rows = (int64_t)v[0], cols = (int64_t)fl[1];
   if (!fits(env, rows >= 0 && rows * cols <= (int64_t)fl[0])) return NULL;
   float *out = f[0];
@@ -302,7 +249,7 @@ static napi_value probeBiasAct(napi_env env, napi_callback_info info) {
 /* probeReluBackward(delta, act, rows, colSum): delta *= [act > 0]; colSum[j] = sum_i delta[i, j]. */
 static napi_value probeReluBackward(napi_env env, napi_callback_info info) {
   float *f[3]; size_t fl[3]; double v[1];
-  if (!probeArgs(env, info, "ffnf", f, fl, NULL, NULL, v)) return NULL;
+  if (!typedArgs(env, info, "ffnf", f, fl, NULL, NULL, v)) return NULL;
   const int64_t rows = (int64_t)v[0], cols = (int64_t)fl[2];
   if (!fits(env, rows >= 0 && rows * cols <= (int64_t)fl[0] && rows * cols <= (int64_t)fl[1])) return NULL;
   float *delta = f[0], *sum = f[2];
@@ -338,7 +285,7 @@ static inline float shiftedExp(const float *x, float *out, int64_t K, float *mxO
  */
 static napi_value probeSoftmaxXent(napi_env env, napi_callback_info info) {
   float *f[2]; size_t fl[2]; int32_t *ia[2]; size_t il[2]; double v[2];
-  if (!probeArgs(env, info, "fniinf", f, fl, ia, il, v)) return NULL;
+  if (!typedArgs(env, info, "fniinf", f, fl, ia, il, v)) return NULL;
   const int64_t rows = (int64_t)v[0], start = (int64_t)v[1], K = (int64_t)fl[1];
   if (!fits(env, rows >= 0 && start >= 0 && rows * K <= (int64_t)fl[0] && start + rows <= (int64_t)il[1])) return NULL;
   float *z = f[0], *sum = f[1];
@@ -369,7 +316,7 @@ static napi_value probeSoftmaxXent(napi_env env, napi_callback_info info) {
  */
 static napi_value probeAdam(napi_env env, napi_callback_info info) {
   float *f[4]; size_t fl[4]; double v[3];
-  if (!probeArgs(env, info, "ffffnnn", f, fl, NULL, NULL, v)) return NULL;
+  if (!typedArgs(env, info, "ffffnnn", f, fl, NULL, NULL, v)) return NULL;
   const int64_t n = (int64_t)fl[0];
   if (!fits(env, (int64_t)fl[1] >= n && (int64_t)fl[2] >= n && (int64_t)fl[3] >= n)) return NULL;
   float *w = f[0], *m = f[2], *vv = f[3];
