@@ -169,24 +169,15 @@ export function globalNorm(grads: Float32Array[], native: NativeOptimizer | null
 
 /**
  * The factor torch.nn.utils.clip_grad_norm_ scales gradients by so their global norm `norm` is at most `maxNorm`:
- * maxNorm / (norm + 1e-6) when that is below 1, else 1. Pass it to Adam.update as gradScale.
+ * maxNorm / (norm + 1e-6) when that is below 1, else 1. Pass it to Adam.update as gradScale (one pass over the
+ * gradients instead of scaling them first).
  */
 export function clipScale(norm: number, maxNorm: number): number {
   const factor = maxNorm / (norm + 1e-6);
   return factor < 1 ? factor : 1;
 }
 
-/** Scale all gradients in place so their global norm is at most `maxNorm` (see clipScale). Returns the norm before. */
-export function clipGlobalNorm(grads: Float32Array[], maxNorm: number): number {
-  const norm = globalNorm(grads);
-  const factor = clipScale(norm, maxNorm);
-  if (factor < 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= factor;
-  return norm;
-}
-
 /** Conventional AdamW exclusion: no weight decay on biases and LayerNorm parameters. */
 export function decaysByName(name: string): boolean {
   return !/(^|[._/])bias$|LayerNorm|layer_norm|layernorm|ln_|\.norm\./i.test(name);
 }
-
-export { nativeOptimizer };

@@ -12,32 +12,14 @@
 #include <node_api.h>
 #include <math.h>
 #include <stdint.h>
-
-static float *floats(napi_env env, napi_value v, size_t *len) {
-  bool is = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, len, &data, NULL, NULL) != napi_ok ||
-      type != napi_float32_array) {
-    return NULL;
-  }
-  return (float *)data;
-}
+#include "ftgeo_args.h"
 
 static napi_value sumSquares(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  size_t n = 0;
-  double s = 0;
-  const float *g = argc == 2 ? floats(env, argv[0], &n) : NULL;
-  if (!g || napi_get_value_double(env, argv[1], &s) != napi_ok) {
-    napi_throw_type_error(env, NULL, "ftgeo_train.sumSquares: expected (Float32Array, number)");
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) s += (double)g[i] * (double)g[i];
+  float *f[1]; size_t fl[1]; double s[1];
+  if (!typedArgs(env, info, "fn", f, fl, NULL, NULL, s)) return NULL;
+  for (size_t i = 0; i < fl[0]; i++) s[0] += (double)f[0][i] * (double)f[0][i];
   napi_value out;
-  napi_create_double(env, s, &out);
+  napi_create_double(env, s[0], &out);
   return out;
 }
 
@@ -51,7 +33,7 @@ static void adamLoop(float *restrict p, const float *restrict g, float *restrict
     const int skip = (fabs(gi) + fabs(mOld) + vOld) == 0.0;
     const float mi = (float)(b1 * mOld + c1 * gi);
     const float vi = (float)(b2 * vOld + c2 * gi * gi);
-    const double decayed = shrink == 1.0 ? (double)p[i] : (double)p[i] * shrink;
+    const double decayed = (double)p[i] * shrink; // p * 1.0 is p: no branch for plain Adam either
     const float moved = (float)(decayed - (stepSize * (double)mi) / (sqrt((double)vi) / bc2Sqrt + eps));
     m[i] = skip ? (float)mOld : mi;
     v[i] = skip ? (float)vOld : vi;
@@ -60,23 +42,9 @@ static void adamLoop(float *restrict p, const float *restrict g, float *restrict
 }
 
 static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 13;
-  napi_value argv[13];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *a[4] = {NULL, NULL, NULL, NULL};
-  size_t len[4] = {0, 0, 0, 0};
-  double x[9];
-  int ok = argc == 13;
-  for (int k = 0; ok && k < 4; k++) ok = (a[k] = floats(env, argv[k], &len[k])) != NULL;
-  for (int k = 0; ok && k < 9; k++) ok = napi_get_value_double(env, argv[4 + k], &x[k]) == napi_ok;
-  if (!ok) {
-    napi_throw_type_error(env, NULL, "ftgeo_train.adam: expected (p, g, m, v: Float32Array, then 9 numbers)");
-    return NULL;
-  }
-  if (len[1] != len[0] || len[2] != len[0] || len[3] != len[0]) {
-    napi_throw_range_error(env, NULL, "ftgeo_train.adam: p, g, m and v must have the same length");
-    return NULL;
-  }
+  float *a[4]; size_t len[4]; double x[9];
+  if (!typedArgs(env, info, "ffffnnnnnnnnn", a, len, NULL, NULL, x)) return NULL;
+  if (!fits(env, len[1] == len[0] && len[2] == len[0] && len[3] == len[0])) return NULL; /* p, g, m, v: one length */
   adamLoop(a[0], a[1], a[2], a[3], len[0], x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8]);
   return NULL;
 }
