@@ -266,7 +266,7 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainResult> {
   const encoderVars = model.trainableVariables().filter((v) => !model.hfName(v).startsWith("pooler."));
   const params = new VariableParameters([...encoderVars.map((v) => ({ name: model.hfName(v), variable: v })), ...head.variables()]);
   const tokensPerStep = batch * seqLen;
-  const totalSteps = Math.ceil(o.tokens / tokensPerStep);
+  const totalSteps = plannedUpdates(o.tokens, batch, seqLen);
   const order = new BlockOrder(nBlocks, seed, init && init.seqLen === seqLen ? Math.round(init.tokensSeen / seqLen) : 0);
   const started = Date.now();
   const deadline = o.maxMinutes !== undefined ? started + o.maxMinutes * 60_000 : Infinity;
@@ -420,6 +420,11 @@ function relativePaths(key: string, value: unknown): unknown {
   return (key === "corpus" || key === "dir") && typeof value === "string" && path.isAbsolute(value) ? path.relative(process.cwd(), value) || "." : value;
 }
 
+/** The updates of a phase's schedule: enough batches of batch x seqLen to see `tokens` (the last one may overshoot). */
+function plannedUpdates(tokens: number, batch: number, seqLen: number): number {
+  return Math.ceil(tokens / (batch * seqLen));
+}
+
 /** One line per earlier phase (a chain through initFrom), oldest first. */
 function describePhase(init: InitSource): string {
   const c = (init.runConfig ?? {}) as Record<string, unknown> & { initFrom?: InitSource | null; stoppedAtStep?: number; step?: number };
@@ -429,8 +434,7 @@ function describePhase(init: InitSource): string {
   const steps = done !== undefined ? `${done} updates of ${c.batch} x ${c.seqLen}` : "an exported model";
   const acc = init.heldOutAccuracy === null ? "" : `, held-out accuracy ${(100 * init.heldOutAccuracy).toFixed(2)}%`;
   const drop = (c.dropout === 0 ? ", no dropout" : "") + (c.positions === "sinusoidal" ? ", sinusoidal positions at the start" : "");
-  const planned = Math.ceil(Number(c.tokens) / (Number(c.batch) * Number(c.seqLen)));
-  const ending = done === planned ? "run to its end" : "stopped there";
+  const ending = done === plannedUpdates(Number(c.tokens), Number(c.batch), Number(c.seqLen)) ? "run to its end" : "stopped there";
   return `${before}${steps} with peak lr ${c.lr}${drop}, warm-up ${c.warmup} of a schedule planned for ${Number(c.tokens).toLocaleString("en-US")} tokens, ${ending} (${init.tokensSeen.toLocaleString("en-US")} tokens in all${acc})`;
 }
 
