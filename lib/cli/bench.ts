@@ -10,5 +10,7 @@ const group = subcommandGroup("bench", "benchmark", "benchmarks against referenc
 export const summary = group.summary;
 export const usage = group.usage;
 export const subcommands = true;
+export const available = group.available;
+export const load = group.load;
 export const helpText = group.helpText;
 export const run = group.run;

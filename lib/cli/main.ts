@@ -23,7 +23,8 @@ const COMMANDS: Record<string, string> = {
   bench: "./bench",
 };
 
-function load(name: string): Command {
+/** The module of a command; throws naming the commands there are when there is none of that name. */
+export function loadCommand(name: string): Command {
   const mod = COMMANDS[name];
   if (!mod) {
     throw new FtgeoError(`unknown command ${JSON.stringify(name)}; expected one of: ${Object.keys(COMMANDS).join(", ")} (see ftgeo --help)`);
@@ -32,7 +33,8 @@ function load(name: string): Command {
   return require(mod) as Command;
 }
 
-function available(): string[] {
+/** The commands whose module is built, in the order a user meets them. */
+export function commandNames(): string[] {
   return Object.keys(COMMANDS).filter((name) => {
     try {
       require.resolve(COMMANDS[name]);
@@ -51,8 +53,8 @@ export function helpText(): string {
     "",
     "commands:",
   ];
-  for (const name of available()) {
-    lines.push(`  ${name.padEnd(10)} ${load(name).summary}`);
+  for (const name of commandNames()) {
+    lines.push(`  ${name.padEnd(10)} ${loadCommand(name).summary}`);
   }
   return lines.join("\n");
 }
@@ -63,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(helpText());
     return 0;
   }
-  const cmd = load(name);
+  const cmd = loadCommand(name);
   // `ftgeo probe direct --help`: a help flag after a sub-command name belongs to the sub-command.
   const ownHelp = rest[0] === "--help" || rest[0] === "-h" || (!cmd.subcommands && (rest.includes("--help") || rest.includes("-h")));
   if (ownHelp) {

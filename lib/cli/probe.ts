@@ -6,5 +6,7 @@ const group = subcommandGroup("probe", "probe", "probe a model's layer: mlp (cla
 export const summary = group.summary;
 export const usage = group.usage;
 export const subcommands = true;
+export const available = group.available;
+export const load = group.load;
 export const helpText = group.helpText;
 export const run = group.run;

@@ -11,6 +11,8 @@ import { FtgeoError } from "../util/errors";
 export interface SubcommandGroup extends Command {
   subcommands: true;
   available(): string[];
+  /** The module of one sub-command; throws naming the sub-commands there are when there is none of that name. */
+  load(name: string): Command;
   helpText(): string;
 }
 
@@ -52,6 +54,7 @@ export function subcommandGroup(group: string, noun: string, summary: string, fi
     summary,
     subcommands: true,
     available,
+    load,
     helpText,
     get usage() {
       return `usage: ftgeo ${group} <${noun}> [options]\n\n${noun}s: ${available().join(", ")}\n  ftgeo ${group}${" ".repeat(Math.max(1, 22 - group.length))}list the ${noun}s\n  ftgeo ${group} help <${noun}>    the options of one ${noun}`;
