@@ -1,10 +1,16 @@
 /** `ftgeo tasks`: load the paper's tasks and print, per task and split, sentences, examples and distinct labels. */
-import { parseCli, strArg } from "../util/args";
+import { optionHelp, parseCli, strArg, type OptionTable } from "../util/args";
 import { argError } from "../util/errors";
 import { listTasks, loadTask } from "../tasks/load";
 import { taskStats, type TaskStats } from "../tasks/stats";
 
 export const summary = "load the five tasks and print sentences / examples / labels per split";
+
+export const options: OptionTable = [
+  { name: "json", type: "boolean", help: "print JSON instead of a table" },
+  { name: "task", type: "string", value: "NAME", multiple: true, help: "only this task (repeat, or give a comma-separated list)" },
+  { name: "data", type: "string", value: "DIR", help: "data folder holding ud_ewt/, streusle/, trec/", default: "FTGEO_DATA or the repository's data/" },
+];
 
 export const usage = `usage: ftgeo tasks [--json] [--task NAME]... [--data DIR]
 
@@ -13,9 +19,7 @@ Loads every split of the paper's tasks (${listTasks()
   .join(", ")}) from the committed data and prints, for each task and split,
 the number of sentences, examples and distinct labels, and the load time.
 
-  --json        print JSON instead of a table
-  --task NAME   only this task (repeat, or give a comma-separated list)
-  --data DIR    data folder holding ud_ewt/, streusle/, trec/ (default: FTGEO_DATA or the repository's data/)`;
+${optionHelp(options)}`;
 
 export interface TasksReport {
   tasks: (TaskStats & { description: string; source: string })[];
@@ -56,7 +60,7 @@ function fmt(n: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(argv, { json: { type: "boolean" }, task: { type: "string", multiple: true }, data: { type: "string" } }, true);
+  const { values, positionals } = parseCli(argv, options, true);
   if (positionals.length > 0) throw argError(positionals[0], "unexpected argument (use --task NAME to pick tasks)");
   const names = ((values.task as string[] | undefined) ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
   const dataDir = values.data === undefined ? undefined : strArg(values, "data");
