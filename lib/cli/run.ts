@@ -1,5 +1,5 @@
 /** `ftgeo run <section>`: one of the paper's analyses (sections 4.1-4.5) headless, writing its results JSON. */
-import { parseCli, strArg } from "../util/args";
+import { optionHelp, parseCli, strArg, type OptionTable } from "../util/args";
 import { argError } from "../util/errors";
 import { narrowBudget, resolveBudget } from "../analysis/budget";
 import { exportResult, type SectionResult } from "../analysis/results";
@@ -7,6 +7,26 @@ import { findSection, SECTIONS, type SectionEntry } from "../analysis/sections";
 import { fmtDuration, stderrSink } from "../util/progress";
 
 export const summary = "run a paper section (4.1-4.5) headless and write its results JSON";
+
+export const options: OptionTable = [
+  {
+    name: "budget",
+    type: "string",
+    value: "B",
+    help: "quick: the embedded model, subsampled data, minutes; paper: the paper's five models (Hugging Face ids) and full settings",
+    default: "quick",
+  },
+  { name: "model", type: "string", value: "M", help: "run on this model only (folder, Hugging Face id or random:<shape>)" },
+  {
+    name: "task",
+    type: "string",
+    value: "T",
+    help: "run on this task only (pos, dep, ps-role, ps-fxn, trec50); 4.4 keeps its own tasks (fine-tune on ps-role and pos, probe ps-fxn)",
+  },
+  { name: "out", type: "string", value: "FILE", help: 'also write the results JSON here (with "all": one JSON object keyed by section)' },
+  { name: "refresh", type: "boolean", help: "recompute the section's results (fine-tuning runs and cached vectors are still reused)" },
+  { name: "quiet", type: "boolean", help: "no progress lines" },
+];
 
 export const usage = `usage: ftgeo run <section|all> [--budget quick|paper] [--model M] [--task T] [--out FILE] [--refresh] [--quiet]
 
@@ -18,28 +38,10 @@ sections:
 ${SECTIONS.map((s) => `  ${s.id}  ${s.aliases[2].padEnd(12)} ${s.title}`).join("\n")}
   all                 every section in order
 
-  --budget B    quick (default): the embedded model, subsampled data, minutes; paper: the paper's five models
-                (Hugging Face ids) and full settings
-  --model M     run on this model only (folder, Hugging Face id or random:<shape>)
-  --task T      run on this task only (pos, dep, ps-role, ps-fxn, trec50); 4.4 keeps its own tasks
-                (fine-tune on ps-role and pos, probe ps-fxn)
-  --out FILE    also write the results JSON here (with "all": one JSON object keyed by section)
-  --refresh     recompute the section's results (fine-tuning runs and cached vectors are still reused)
-  --quiet       no progress lines`;
+${optionHelp(options)}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCli(
-    argv,
-    {
-      budget: { type: "string" },
-      model: { type: "string" },
-      task: { type: "string" },
-      out: { type: "string" },
-      refresh: { type: "boolean" },
-      quiet: { type: "boolean" },
-    },
-    true,
-  );
+  const { values, positionals } = parseCli(argv, options, true);
   if (positionals.length !== 1) throw argError("<section>", `expected one section (4.1 .. 4.5 or all), got ${positionals.length ? positionals.join(" ") : "none"}`);
   const which: SectionEntry[] = positionals[0] === "all" ? SECTIONS : [findSection(positionals[0])];
   const budget = narrowBudget(resolveBudget(strArg(values, "budget", "quick")), {
