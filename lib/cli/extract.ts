@@ -2,10 +2,34 @@
 import { bertRepsEncoder, loadEncoder } from "../reps/encoder";
 import { ensureReps } from "../reps/store";
 import { loadTask } from "../tasks/load";
-import { numArg, parseCli, strArg } from "../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../util/args";
 import { argError } from "../util/errors";
 
 export const summary = "extract and cache every layer's representations of a task split";
+
+export const options: OptionTable = [
+  {
+    name: "model",
+    type: "string",
+    value: "M",
+    help: "model folder, hub id, or random:<tiny|mini|small|medium|base>[:seed] (random-init baseline)",
+    default: "the embedded model under models/",
+  },
+  { name: "task", type: "string", value: "T", help: "pos, dep, ps-role, ps-fxn or trec50" },
+  { name: "split", type: "string", value: "S", help: "train, dev or test", default: "train" },
+  { name: "layers", type: "string", value: "L", help: "comma-separated layers (0 = embeddings)", default: "all" },
+  { name: "limit", type: "string", value: "N", help: "a seeded random subset of N examples (quick runs)" },
+  { name: "seed", type: "string", value: "S", help: "picks the --limit subset (the vectors themselves do not depend on it)", default: "0" },
+  { name: "batch-size", type: "string", value: "B", help: "sentences per forward pass", default: "32" },
+  {
+    name: "verify",
+    type: "string",
+    value: "V",
+    help: "when reading the cache: quick (size + fingerprint) or full (SHA-256 of every file)",
+    default: "quick",
+  },
+  { name: "data", type: "string", value: "DIR", help: "data folder", default: "FTGEO_DATA or the repository's data/" },
+];
 
 export const usage = `usage: ftgeo extract --task T [--model M] [--split S] [--layers 0,3,...] [--limit N] [--seed S]
                      [--batch-size B] [--verify quick|full] [--data DIR]
@@ -15,15 +39,7 @@ tasks, [dependent; head] for dep, [CLS] for trec50) as .npy files under .cache/r
 (FTGEO_CACHE moves .cache). A second request is a read; a stale or corrupt entry is recomputed; an interrupted
 extraction resumes. Prints progress on stderr and a JSON summary on stdout.
 
-  --model M      model folder, hub id, or random:<tiny|mini|small|medium|base>[:seed] (random-init baseline);
-                 default: the embedded model under models/
-  --task T       pos, dep, ps-role, ps-fxn or trec50
-  --split S      train (default), dev or test
-  --layers L     comma-separated layers (0 = embeddings); default all
-  --limit N      a seeded random subset of N examples (quick runs); --seed picks it (default 0)
-  --batch-size B sentences per forward pass (default 32)
-  --verify V     quick (size + fingerprint, default) or full (SHA-256 of every file) when reading the cache
-  --data DIR     data folder (default: FTGEO_DATA or the repository's data/)`;
+${optionHelp(options)}`;
 
 export function parseLayers(raw: string | undefined): number[] | undefined {
   if (raw === undefined || raw === "" || raw === "all") return undefined;
@@ -33,17 +49,7 @@ export function parseLayers(raw: string | undefined): number[] | undefined {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    model: { type: "string" },
-    task: { type: "string" },
-    split: { type: "string" },
-    layers: { type: "string" },
-    limit: { type: "string" },
-    seed: { type: "string" },
-    "batch-size": { type: "string" },
-    verify: { type: "string" },
-    data: { type: "string" },
-  });
+  const { values } = parseCli(argv, options);
   const taskName = strArg(values, "task");
   const split = strArg(values, "split", "train");
   const limit = values.limit === undefined ? undefined : numArg(values, "limit", undefined, { int: true, min: 1 });
