@@ -7,12 +7,24 @@ import { clusterDistanceMatrix, labelDistances, predictNearestCluster } from "..
 import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { getLayer } from "../../reps/store";
 import { loadTask } from "../../tasks/load";
-import { numArg, parseCli, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { withAtomicDir } from "../../util/atomic";
 import { stderrSink } from "../../util/progress";
 import * as fs from "node:fs";
 
 export const summary = "DirectProbe: clusters, linearity, label distances and nearest-cluster accuracy of a layer";
+
+export const options: OptionTable = [
+  { name: "model", type: "string", value: "M", help: "model folder, hub id or random:<shape>[:seed]", default: "the embedded model under models/" },
+  { name: "task", type: "string", value: "T", help: "pos, dep, ps-role, ps-fxn or trec50" },
+  { name: "split", type: "string", value: "S", help: "split to cluster", default: "train" },
+  { name: "layer", type: "string", value: "L", help: "layer (0 = embeddings)", default: "the last" },
+  { name: "test", type: "string", value: "S", help: "split whose points are predicted by the nearest cluster; none to skip", default: "test" },
+  { name: "limit", type: "string", value: "N", help: "seeded random subset of N examples per split" },
+  { name: "seed", type: "string", value: "S", help: "picks the --limit subsets", default: "0" },
+  { name: "out", type: "string", value: "DIR", help: "write clusters.json (members, labels) and distances.json (cluster and label distance matrices)" },
+  { name: "data", type: "string", value: "DIR", help: "data folder", default: "FTGEO_DATA or the repository's data/" },
+];
 
 export const usage = `usage: ftgeo probe direct --task T [--model M] [--split S] [--layer L] [--test SPLIT|none]
                           [--limit N] [--seed S] [--out DIR] [--data DIR]
@@ -23,26 +35,10 @@ clusters, linear (one cluster per label), each label's minimum distance to anoth
 twice the hard-margin SVM margin), the nearest-cluster accuracy on the test split, and timing. Identical vectors
 with different labels (no boundary can separate them) are reported and left out.
 
-  --model M     model folder, hub id or random:<shape>[:seed]; default: the embedded model under models/
-  --task T      pos, dep, ps-role, ps-fxn or trec50
-  --split S     split to cluster (default train)
-  --layer L     layer (0 = embeddings); default the last
-  --test S      split whose points are predicted by the nearest cluster (default test; none to skip)
-  --limit N     seeded random subset of N examples per split
-  --out DIR     write clusters.json (members, labels) and distances.json (cluster and label distance matrices)`;
+${optionHelp(options)}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    model: { type: "string" },
-    task: { type: "string" },
-    split: { type: "string" },
-    layer: { type: "string" },
-    test: { type: "string" },
-    limit: { type: "string" },
-    seed: { type: "string" },
-    out: { type: "string" },
-    data: { type: "string" },
-  });
+  const { values } = parseCli(argv, options);
   const task = loadTask(strArg(values, "task"), { dataDir: values.data as string | undefined });
   const split = strArg(values, "split", "train");
   const testSplit = strArg(values, "test", "test");
