@@ -3,10 +3,35 @@ import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { gridSpec } from "../../probe/grid";
 import { probeLayer } from "../../probe/layer";
 import { loadTask } from "../../tasks/load";
-import { numArg, parseCli, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { argError } from "../../util/errors";
 
 export const summary = "classifier probe (2 hidden ReLU layers, Adam): grid search, best config x seeds, test accuracy";
+
+export const options: OptionTable = [
+  { name: "model", type: "string", value: "M", help: "model folder, hub id or random:<shape>[:seed]", default: "the embedded model under models/" },
+  { name: "task", type: "string", value: "T", help: "pos, dep, ps-role, ps-fxn or trec50" },
+  { name: "layer", type: "string", value: "L", help: "layer (0 = embeddings)", default: "the last" },
+  {
+    name: "grid",
+    type: "string",
+    value: "G",
+    help: 'configurations searched: full (the paper\'s 128), small (12, quick looks) or custom hidden pairs/alphas like "64x64,256x256/1e-4,1e-2"',
+    default: "full",
+  },
+  { name: "seeds", type: "string", value: "N", help: "trainings of the best configuration on all of train; their test accuracies give mean and std", default: "5" },
+  { name: "max-iter", type: "string", value: "N", help: "epoch cap of every training (the paper's)", default: "1000" },
+  { name: "limit", type: "string", value: "N", help: "seeded random subset of N examples per split (quick budgets)" },
+  {
+    name: "seed",
+    type: "string",
+    value: "S",
+    help: "picks the --limit subsets and the held-out part, and seeds the grid's trainings (the --seeds retrainings use S+1 .. S+N)",
+    default: "0",
+  },
+  { name: "select", type: "string", value: "S", help: "select the configuration on dev or on held-out (10% of train)", default: "dev when the task has one" },
+  { name: "data", type: "string", value: "DIR", help: "data folder", default: "FTGEO_DATA or the repository's data/" },
+];
 
 export const usage = `usage: ftgeo probe mlp --task T [--model M] [--layer L] [--grid full|small|CUSTOM] [--seeds 5]
                        [--max-iter 1000] [--limit N] [--seed S] [--select dev|held-out] [--data DIR]
@@ -17,26 +42,10 @@ over hidden sizes {32,64,128,256}^2 and L2 alpha 1e-7..1 (--grid full, 128 confi
 retrained with --seeds seeds on all of train. Prints one JSON line: mean, std (population) and per-seed test
 accuracies, the configuration, timing. Results are cached and an interrupted grid resumes.
 
-  --model M      model folder, hub id or random:<shape>[:seed]; default: the embedded model under models/
-  --task T       pos, dep, ps-role, ps-fxn or trec50
-  --layer L      layer (0 = embeddings); default the last
-  --max-iter N   epoch cap of every training (default 1000, the paper's)
-  --limit N      seeded random subset of N examples per split (quick budgets)
-  --select S     dev (default when the task has one) or held-out`;
+${optionHelp(options)}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    model: { type: "string" },
-    task: { type: "string" },
-    layer: { type: "string" },
-    grid: { type: "string" },
-    seeds: { type: "string" },
-    "max-iter": { type: "string" },
-    limit: { type: "string" },
-    seed: { type: "string" },
-    select: { type: "string" },
-    data: { type: "string" },
-  });
+  const { values } = parseCli(argv, options);
   const task = loadTask(strArg(values, "task"), { dataDir: values.data as string | undefined });
   const gridName = strArg(values, "grid", "full");
   const grid = gridSpec(gridName);
