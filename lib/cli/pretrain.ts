@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { parseCli, numArg, strArg } from "../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../util/args";
 import { argError } from "../util/errors";
 import { pretrain, exportPretrained } from "../pretrain/pretrain";
 import type { BertShapeName } from "../model/config";
@@ -7,6 +7,50 @@ import { maskedTokenAccuracy } from "../pretrain/mlm-eval";
 import { loadTask } from "../tasks/load";
 
 export const summary = "masked-language-model pretraining of a miniature BERT on a local corpus (resumable)";
+
+export const options: OptionTable = [
+  { name: "config", type: "string", value: "NAME", help: "model shape: tiny (2/128/2), mini, small, medium, base", default: "tiny" },
+  { name: "corpus", type: "string", value: "DIR", help: "folder whose *.txt.gz files (subfolders included) are the pretraining text" },
+  {
+    name: "out",
+    type: "string",
+    value: "DIR",
+    help: "run folder: snapshots/step-N and manifest.json; with --export, the run whose latest snapshot is exported",
+  },
+  { name: "tokens", type: "string", value: "N", help: "target number of input tokens seen (e.g. 20e6)", default: "20000000" },
+  { name: "seq-len", type: "string", value: "N", help: "sequence length", default: "128" },
+  { name: "batch", type: "string", value: "N", help: "sequences per update", default: "32" },
+  { name: "lr", type: "string", value: "X", help: "peak learning rate", default: "5e-4" },
+  { name: "warmup", type: "string", value: "F", help: "warm-up fraction of the updates", default: "0.05" },
+  { name: "weight-decay", type: "string", value: "X", help: "decoupled weight decay", default: "0.01" },
+  { name: "clip", type: "string", value: "X", help: "gradient norm clipping (0: none)", default: "1" },
+  { name: "seed", type: "string", value: "N", help: "fixes the initialisation, the order of the sequences, the masking and dropout", default: "1" },
+  { name: "no-dropout", type: "boolean", help: "pretrain without dropout (config.json keeps BERT's 0.1 for fine-tuning)" },
+  {
+    name: "sinusoidal-positions",
+    type: "boolean",
+    help: "set the position embeddings to sinusoids at the start (also over an --init-from model's), then learn them as usual",
+  },
+  { name: "snapshot-every", type: "string", value: "N", help: "updates between snapshots (each evaluates held-out accuracy)", default: "500" },
+  { name: "max-minutes", type: "string", value: "M", help: "stop this session after M minutes (resumable)" },
+  { name: "corpus-files", type: "string", value: "N", help: "use only the first N corpus files (quick looks, tests)" },
+  { name: "eval-blocks", type: "string", value: "N", help: "held-out sequences for the evaluation", default: "64" },
+  { name: "held-out-every", type: "string", value: "N", help: "hold out every N-th document of each corpus file", default: "200" },
+  {
+    name: "init-from",
+    type: "string",
+    value: "DIR",
+    help: "start from an earlier snapshot (run/snapshots/step-N) or exported model: a new phase with its own schedule; the model card counts the tokens of every phase",
+  },
+  {
+    name: "evaluate",
+    type: "string",
+    value: "DIR",
+    help: "masked-token accuracy of a model folder's MLM head on the UD EWT test sentences (shipped data, not in the pretraining corpus); prints one JSON line",
+  },
+  { name: "export", type: "string", value: "DIR", help: "write the latest snapshot of --out as a model folder with a model card" },
+  { name: "dtype", type: "string", value: "F32|F16", help: "storage type of the exported weights", default: "F32" },
+];
 
 export const usage = `usage: ftgeo pretrain --config tiny --corpus <folder> --out <run folder> [options]
        ftgeo pretrain --out <run folder> --export <model folder> [--dtype F32|F16]
@@ -17,56 +61,10 @@ below --corpus (one paragraph per line, blank lines between documents). Progress
 Interrupt (Ctrl-C) or --max-minutes: the run stops after writing a snapshot; rerun the same command to continue.
 
 options:
-  --config NAME        model shape: tiny (2/128/2), mini, small, medium, base          [tiny]
-  --tokens N           target number of input tokens seen (e.g. 20e6)                  [20000000]
-  --seq-len N          sequence length                                                  [128]
-  --batch N            sequences per update                                             [32]
-  --lr X               peak learning rate                                               [5e-4]
-  --warmup F           warm-up fraction of the updates                                  [0.05]
-  --weight-decay X     decoupled weight decay                                           [0.01]
-  --clip X             gradient norm clipping (0: none)                                 [1]
-  --seed N                                                                              [1]
-  --no-dropout         pretrain without dropout (config.json keeps BERT's 0.1 for fine-tuning)
-  --sinusoidal-positions
-                       set the position embeddings to sinusoids at the start (also over an --init-from
-                       model's), then learn them as usual
-  --snapshot-every N   updates between snapshots (each evaluates held-out accuracy)     [500]
-  --max-minutes M      stop this session after M minutes (resumable)
-  --corpus-files N     use only the first N corpus files (quick looks, tests)
-  --eval-blocks N      held-out sequences for the evaluation                            [64]
-  --held-out-every N   hold out every N-th document of each corpus file                 [200]
-  --init-from DIR      start from an earlier snapshot (run/snapshots/step-N) or exported model: a new phase
-                       with its own schedule; the model card counts the tokens of every phase
-  --evaluate DIR       masked-token accuracy of a model folder's MLM head on the UD EWT test sentences (shipped
-                       data, not in the pretraining corpus); prints one JSON line
-  --export DIR         write the latest snapshot of --out as a model folder with a model card
-  --dtype F32|F16      storage type of the exported weights                             [F32]`;
+${optionHelp(options)}`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    config: { type: "string" },
-    corpus: { type: "string" },
-    out: { type: "string" },
-    tokens: { type: "string" },
-    "seq-len": { type: "string" },
-    batch: { type: "string" },
-    lr: { type: "string" },
-    warmup: { type: "string" },
-    "weight-decay": { type: "string" },
-    clip: { type: "string" },
-    seed: { type: "string" },
-    "snapshot-every": { type: "string" },
-    "max-minutes": { type: "string" },
-    "corpus-files": { type: "string" },
-    "eval-blocks": { type: "string" },
-    "held-out-every": { type: "string" },
-    export: { type: "string" },
-    "init-from": { type: "string" },
-    evaluate: { type: "string" },
-    dtype: { type: "string" },
-    "no-dropout": { type: "boolean" },
-    "sinusoidal-positions": { type: "boolean" },
-  });
+  const { values } = parseCli(argv, options);
   if (values.evaluate !== undefined) {
     const dir = strArg(values, "evaluate");
     const sentences = loadTask("pos").splits.test.sentences.map((words) => words.join(" "));
