@@ -15,13 +15,34 @@ import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { writeNpy } from "../../reps/npy";
 import { getLayer } from "../../reps/store";
 import { loadTask } from "../../tasks/load";
-import { numArg, parseCli, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { argError } from "../../util/errors";
 import { repoRoot } from "../../util/paths";
 import { stderrSink } from "../../util/progress";
 import { Rng } from "../../util/rng";
 
 export const summary = "DirectProbe speed: ps-fxn train at BERT-mini (< 60 s), pos train at BERT-tiny (< 30 min, < 8 GiB)";
+
+export const options: OptionTable = [
+  { name: "cases", type: "string", value: "LIST", help: "comma-separated: psfxn, pos", default: "psfxn,pos" },
+  { name: "model-mini", type: "string", value: "M", help: "model of the psfxn case", default: "the shipped BERT-mini under models/ if any, else random:mini" },
+  { name: "model-tiny", type: "string", value: "M", help: "model of the pos case", default: "the shipped BERT-tiny under models/ if any, else random:tiny" },
+  { name: "synthetic", type: "boolean", help: "Gaussian mixtures with the same points, dimensions and label counts instead of real data" },
+  {
+    name: "reference-pairs",
+    type: "string",
+    value: "N",
+    help: "cluster pairs (of different labels, smallest first) whose distance sklearn's SVC computes beside our solver; 0 skips the reference",
+    default: "20",
+  },
+  { name: "limit", type: "string", value: "N", help: "seeded subset of N examples (quick runs)" },
+  {
+    name: "out",
+    type: "string",
+    value: "FILE",
+    help: "write each case's clusters (label and point indices, in DirectProbe's order) as one JSON line per case, to compare two builds' results byte for byte",
+  },
+];
 
 export const usage = `usage: ftgeo bench direct [--cases psfxn,pos] [--model-mini M] [--model-tiny M] [--synthetic]
                          [--reference-pairs 20] [--limit N] [--out FILE]
@@ -33,13 +54,7 @@ hits, peak memory, and the ratio to the targets. Then times sklearn's SVC(kernel
 /usr/bin/python3) on up to --reference-pairs cluster pairs against our solver on the same pairs, and the largest
 relative difference of the distances.
 
-  --cases LIST       psfxn, pos (default both)
-  --model-mini M     default: the shipped BERT-mini under models/ if any, else random:mini
-  --model-tiny M     default: the shipped BERT-tiny under models/ if any, else random:tiny
-  --synthetic        Gaussian mixtures with the same points, dimensions and label counts instead of real data
-  --limit N          seeded subset of N examples (quick runs)
-  --out FILE         write each case's clusters (label and point indices, in DirectProbe's order) as one JSON
-                     line per case, to compare two builds' results byte for byte`;
+${optionHelp(options)}`;
 
 interface CaseSpec {
   name: string;
@@ -77,15 +92,7 @@ function synthetic(n: number, dim: number, labelCounts: number[], seed: number):
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    cases: { type: "string" },
-    "model-mini": { type: "string" },
-    "model-tiny": { type: "string" },
-    synthetic: { type: "boolean" },
-    "reference-pairs": { type: "string" },
-    limit: { type: "string" },
-    out: { type: "string" },
-  });
+  const { values } = parseCli(argv, options);
   const names = strArg(values, "cases", "psfxn,pos").split(",");
   for (const n of names) if (!CASES[n]) throw argError("--cases", `unknown case ${JSON.stringify(n)}; expected psfxn or pos`);
   const refPairs = numArg(values, "reference-pairs", 20, { int: true, min: 0 });
