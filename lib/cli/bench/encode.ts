@@ -7,7 +7,7 @@
 import * as os from "node:os";
 import { runPythonJson } from "../../util/python";
 import * as tf from "@tensorflow/tfjs";
-import { parseCli, numArg, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { argError } from "../../util/errors";
 import { Rng } from "../../util/rng";
 import { initBackend, backendName, backendDescription, BackendPreference } from "../../model/backend";
@@ -17,13 +17,26 @@ import { bertShape, BertShapeName, BERT_SHAPE_NAMES } from "../../model/config";
 
 export const summary = "representation-extraction throughput (all layers read back) for BERT shapes, vs PyTorch";
 
+export const options: OptionTable = [
+  { name: "shapes", type: "string", value: "LIST", help: `comma-separated BERT shapes (${BERT_SHAPE_NAMES.join(", ")})`, default: "tiny,mini" },
+  { name: "batch", type: "string", value: "N", help: "sentences per batch", default: "32" },
+  { name: "seq", type: "string", value: "N", help: "tokens per sentence (at most 512)", default: "64" },
+  { name: "batches", type: "string", value: "N", help: "timed batches per side at least (at most 20x this)", default: "5" },
+  { name: "seconds", type: "string", value: "S", help: "timed seconds per side at least (while under 20x --batches)", default: "10" },
+  { name: "backend", type: "string", value: "B", help: "tfjs backend: auto, wasm, node or cpu", default: "auto" },
+  { name: "python", type: "string", value: "PATH", help: "Python with torch for the reference", default: "/usr/bin/python3" },
+  { name: "no-torch", type: "boolean", help: "skip the PyTorch reference" },
+];
+
 export const usage = `usage: ftgeo bench encode [--shapes tiny,mini] [--batch 32] [--seq 64] [--batches 5] [--seconds 10]
                           [--backend auto|wasm|node|cpu] [--python /usr/bin/python3] [--no-torch]
 
 Prints per shape: tokens/s of tfjs (forward pass + every layer's hidden states read back to JS) with the time per
 batch split into forward and read-back; then PyTorch's tokens/s (same shapes, 2 threads, no_grad) and the ratio
 (target >= 1.0). Each side runs at least --batches batches and at least --seconds seconds (up to 20x --batches).
-Ends with one JSON line. Random weights: throughput does not depend on them.`;
+Ends with one JSON line. Random weights: throughput does not depend on them.
+
+${optionHelp(options)}`;
 
 export interface EncodeBenchResult {
   tokensPerSecond: number;
@@ -81,16 +94,7 @@ function torchReference(python: string, shapes: string[], batch: number, seq: nu
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    shapes: { type: "string" },
-    batch: { type: "string" },
-    seq: { type: "string" },
-    batches: { type: "string" },
-    seconds: { type: "string" },
-    backend: { type: "string" },
-    python: { type: "string" },
-    "no-torch": { type: "boolean" },
-  });
+  const { values } = parseCli(argv, options);
   const shapes = strArg(values, "shapes", "tiny,mini").split(",");
   for (const s of shapes) if (!BERT_SHAPE_NAMES.includes(s as BertShapeName)) throw argError("--shapes", `unknown shape ${s}; expected some of ${BERT_SHAPE_NAMES.join(", ")}`);
   const batch = numArg(values, "batch", 32, { int: true, min: 1 });
