@@ -6,7 +6,7 @@
 import * as os from "node:os";
 import { runPythonJson, PythonJson } from "../../util/python";
 import * as tf from "@tensorflow/tfjs";
-import { parseCli, numArg, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { argError } from "../../util/errors";
 import { Rng } from "../../util/rng";
 import { initBackend, backendName } from "../../model/backend";
@@ -20,13 +20,33 @@ import type { TaskBatch } from "../../train/batches";
 
 export const summary = "training throughput (forward + backward + Adam) for BERT shapes, vs PyTorch";
 
+export const options: OptionTable = [
+  { name: "shapes", type: "string", value: "LIST", help: `comma-separated BERT shapes (${BERT_SHAPE_NAMES.join(", ")})`, default: "tiny,mini" },
+  { name: "batch", type: "string", value: "N", help: "sentences per update", default: "32" },
+  { name: "seq", type: "string", value: "N", help: "tokens per sentence (at least 3), every one a classified example", default: "64" },
+  { name: "steps", type: "string", value: "N", help: "timed updates per shape at least (at most 10x this)", default: "5" },
+  { name: "seconds", type: "string", value: "S", help: "timed seconds per shape at least (while under 10x --steps)", default: "20" },
+  {
+    name: "micro-batch",
+    type: "string",
+    value: "N",
+    help: "sentences per forward/backward (gradient accumulation, less memory); ours only, PyTorch takes the whole batch",
+    default: "the batch",
+  },
+  { name: "warmup", type: "string", value: "N", help: "untimed updates before the timed ones (ours)", default: "2" },
+  { name: "python", type: "string", value: "PATH", help: "Python with torch for the reference", default: "/usr/bin/python3" },
+  { name: "no-torch", type: "boolean", help: "skip the PyTorch reference" },
+];
+
 export const usage = `usage: ftgeo bench train [--shapes tiny,mini] [--batch 32] [--seq 64] [--steps 5] [--seconds 20]
                          [--micro-batch N] [--warmup 2] [--python /usr/bin/python3] [--no-torch]
 
 Prints per shape: tokens/s and the time per step split into forward+backward with gradient read-back (tfjs),
 Adam update (JS, Float32Arrays) and weight upload, CPU time, peak RSS and wasm heap (e.g. BERT-base memory:
---shapes base --seq 128 --micro-batch 8 --steps 1 --warmup 0 --no-torch); then PyTorch's tokens/s (same shapes, 2 threads) and the ratio.
-Ends with one JSON line.`;
+--shapes base --seq 128 --micro-batch 8 --steps 1 --warmup 0 --no-torch); then PyTorch's tokens/s (same shapes,
+2 threads) and the ratio. Ends with one JSON line.
+
+${optionHelp(options)}`;
 
 interface ShapeResult {
   tokensPerSecond: number;
@@ -140,17 +160,7 @@ function torchReference(python: string, shapes: string[], batch: number, seq: nu
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    shapes: { type: "string" },
-    batch: { type: "string" },
-    seq: { type: "string" },
-    steps: { type: "string" },
-    seconds: { type: "string" },
-    python: { type: "string" },
-    "no-torch": { type: "boolean" },
-    "micro-batch": { type: "string" },
-    warmup: { type: "string" },
-  });
+  const { values } = parseCli(argv, options);
   const shapes = strArg(values, "shapes", "tiny,mini").split(",");
   for (const s of shapes) if (!BERT_SHAPE_NAMES.includes(s as BertShapeName)) throw argError("--shapes", `unknown shape ${s}; expected some of ${BERT_SHAPE_NAMES.join(", ")}`);
   const batch = numArg(values, "batch", 32, { int: true, min: 1 });
