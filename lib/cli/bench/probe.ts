@@ -18,11 +18,24 @@ import { gridSpec, runProbe } from "../../probe/grid";
 import { probeKernels } from "../../probe/kernels";
 import { defaultWorkers } from "../../probe/pool";
 import { loadTask } from "../../tasks/load";
-import { numArg, parseCli, strArg } from "../../util/args";
+import { numArg, optionHelp, parseCli, strArg, type OptionTable } from "../../util/args";
 import { argError } from "../../util/errors";
 import { repoRoot } from "../../util/paths";
 
 export const summary = "probe grid + seeds on one task/layer: time and accuracy vs scikit-learn's MLPClassifier";
+
+export const options: OptionTable = [
+  { name: "model", type: "string", value: "M", help: "model folder, hub id or random:<shape>[:seed]", default: "random:tiny" },
+  { name: "task", type: "string", value: "T", help: "a task with a dev split (selection is on dev)", default: "ps-fxn" },
+  { name: "layer", type: "string", value: "L", help: "layer (0 = embeddings)", default: "the last" },
+  { name: "grid", type: "string", value: "G", help: 'full (128 configurations), small (12) or custom like "64x64,256x256/1e-4,1e-2"', default: "full" },
+  { name: "seeds", type: "string", value: "N", help: "retrainings of the best configuration", default: "5" },
+  { name: "max-iter", type: "string", value: "N", help: "epoch cap of every training", default: "1000" },
+  { name: "limit", type: "string", value: "N", help: "seeded random subset of N examples per split (quick looks)" },
+  { name: "cores", type: "string", value: "N", help: "cores for each side", default: "FTGEO_PROBE_WORKERS, else the machine's (at most 8)" },
+  { name: "python", type: "string", value: "PATH", help: "Python with scikit-learn for the reference", default: "/usr/bin/python3" },
+  { name: "no-sklearn", type: "boolean", help: "skip the scikit-learn reference" },
+];
 
 export const usage = `usage: ftgeo bench probe [--model random:tiny] [--task ps-fxn] [--layer L] [--grid full|small|CUSTOM]
                         [--seeds 5] [--max-iter 1000] [--limit N] [--cores N] [--python /usr/bin/python3]
@@ -32,8 +45,9 @@ Runs the classifier-probe protocol (selection on dev, best configuration retrain
 stored vectors of one layer (default: the last layer of a random tiny BERT on PS-fxn), then the same with
 scikit-learn on the same files, and prints both times, the ratio sklearn/ours (>= 1: not slower) and the test
 accuracy difference against one standard deviation. --grid small (12 configurations) is a quick look.
---cores N: cores for each side (default: the machine's, or FTGEO_PROBE_WORKERS): ours runs N trainings at once,
-sklearn runs its products on N OpenBLAS/OpenMP threads.`;
+With --cores N, ours runs N trainings at once and sklearn runs its products on N OpenBLAS/OpenMP threads.
+
+${optionHelp(options)}`;
 
 interface SkResult {
   sklearn: string;
@@ -47,18 +61,7 @@ interface SkResult {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseCli(argv, {
-    model: { type: "string" },
-    task: { type: "string" },
-    layer: { type: "string" },
-    grid: { type: "string" },
-    seeds: { type: "string" },
-    "max-iter": { type: "string" },
-    limit: { type: "string" },
-    cores: { type: "string" },
-    python: { type: "string" },
-    "no-sklearn": { type: "boolean" },
-  });
+  const { values } = parseCli(argv, options);
   const task = loadTask(strArg(values, "task", "ps-fxn"));
   if (!task.splits.dev) throw argError("--task", `${task.name} has no dev split; the benchmark selects on dev`);
   const gridName = strArg(values, "grid", "full");
