@@ -77,9 +77,8 @@ function wrapWords(words: string[], width: number): string[] {
 }
 
 /** Parse CLI arguments strictly against a command's option table; unknown flags name themselves in the error. */
-export function parseCli(argv: string[], options: OptionTable | OptionSpec, allowPositionals = false) {
-  // TRANSITION: a node-shaped spec is still accepted until every command declares an option table.
-  const spec = Array.isArray(options) ? parseSpec(options as OptionTable) : (options as OptionSpec);
+export function parseCli(argv: string[], options: OptionTable, allowPositionals = false) {
+  const spec = parseSpec(options);
   try {
     return parseArgs({ args: argv, options: spec, allowPositionals, strict: true }) as {
       values: Record<string, string | boolean | string[] | undefined>;
