@@ -16,8 +16,8 @@ export const usage = `usage: ftgeo tasks [--json] [--task NAME]... [--data DIR]
 
 Loads every split of the paper's tasks (${listTasks()
   .map((t) => t.name)
-  .join(", ")}) from the committed data and prints, for each task and split,
-the number of sentences, examples and distinct labels, and the load time.
+  .join(", ")}) from the committed data and prints,
+for each task and split, the number of sentences, examples and distinct labels, and the load time.
 
 ${optionHelp(options)}`;
 
