@@ -73,7 +73,7 @@ test("the CLI registers the commands and sub-commands this test walks", () => {
 });
 
 for (const [label, cmd] of everyCommand()) {
-  test(`ftgeo ${label} --help documents every option it parses, and names no option it does not parse`, async () => {
+  test(`ftgeo ${label} --help documents every option it parses, names no option it does not parse, fits the width`, async () => {
     const parsed = await parsedOptions(cmd);
     const help = helpOf(cmd);
     const lines = documented(help);
@@ -90,6 +90,8 @@ for (const [label, cmd] of everyCommand()) {
       `options the help of ftgeo ${label} names but the command does not parse`,
     );
     assert.equal(new Set(lines).size, lines.length, `one help line per option: ${lines.join(", ")}`);
+    // The generated option lines keep to HELP_WIDTH; the hand-written prose around them should too.
+    for (const line of help.split("\n")) assert.ok(line.length <= HELP_WIDTH, `wider than ${HELP_WIDTH}: ${line}`);
   });
 }
 
