@@ -1,6 +1,8 @@
 /**
  * `ftgeo` command dispatcher. Each command lives in its own module under lib/cli/ and exports
  * `summary`, `usage` and `run(argv)`; modules are loaded lazily so `ftgeo tasks` does not pay for tfjs start-up.
+ * A command declares its options once, as an OptionTable (lib/util/args): run() parses with it and the usage's
+ * option lines are generated from it (test/cli-options checks that every command's help and parsing agree).
  */
 import { FtgeoError } from "../util/errors";
 
