@@ -86,8 +86,9 @@ test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests 
 
 test("SpherePool projection filter: same overlaps and sphere tests as the plain pool, most far spheres ruled out early", () => {
   const { m, all, pool, owner } = scene(6, 200, 6, 3, 7);
-  // Unit directions: two axes and a diagonal (any unit vectors keep the answers; the filter only needs to bite).
-  const diag = Float64Array.from({ length: m.dim }, () => 1 / Math.sqrt(m.dim));
+  // Orthonormal directions: two axes and a diagonal of the other coordinates (any orthonormal vectors keep the
+  // answers; the filter only needs to bite).
+  const diag = Float64Array.from({ length: m.dim }, (_, t) => (t === 0 || t === 3 ? 0 : 1 / Math.sqrt(m.dim - 2)));
   const axis = (k: number) => Float64Array.from({ length: m.dim }, (_, t) => (t === k ? 1 : 0));
   const filtered = new SpherePool(m.dim, [axis(0), diag, axis(3)]);
   all.forEach((c) => filtered.add(c));
@@ -106,7 +107,10 @@ test("SpherePool projection filter: same overlaps and sphere tests as the plain 
   const total = new OverlapOracle(m);
   for (const c of all) total.firstOverlap(c, filtered, owner, [c.id]);
   assert.ok(total.stats.projectionSkips > 0.2 * total.stats.sphereSkips, `${total.stats.projectionSkips} of ${total.stats.sphereSkips} skips`);
-  assert.throws(() => new SpherePool(m.dim, [Float64Array.from(diag, (v) => 2 * v)]), /unit vector/);
+  assert.throws(() => new SpherePool(m.dim, [Float64Array.from(diag, (v) => 2 * v)]), /orthonormal/);
+  // Unit but not orthogonal: Bessel's bound would not hold.
+  const skew = Float64Array.from(axis(0), (v, t) => (t === 1 ? Math.SQRT1_2 : v * Math.SQRT1_2));
+  assert.throws(() => new SpherePool(m.dim, [axis(0), skew]), /orthonormal within 1e-10, but direction 0 \. direction 1/);
 });
 
 test("SpherePool projection filter: spheres that meet by a hair are kept, spheres apart by a hair are skipped", () => {
@@ -180,13 +184,19 @@ test("native projection kernels (when built) give bit-identical projections to t
     projectRows(m, rows, z, viaKernel);
     rows.forEach((r, i) => assert.equal(viaKernel[i], dotRow(m, r, z), `dim ${dim}, row ${r}`));
     for (const wantMin of [true, false]) {
+      // The definition (dotRow's sums), bit for bit, and within rounding of one plain sum per row.
       let want = wantMin ? 0.5 : -0.5;
+      let plain = want;
       for (const r of rows) {
-        let s = 0;
-        for (let k = 0; k < dim; k++) s += m.data[r * dim + k] * z[k];
+        const s = dotRow(m, r, z);
         if (wantMin ? s < want : s > want) want = s;
+        let p = 0;
+        for (let k = 0; k < dim; k++) p += m.data[r * dim + k] * z[k];
+        if (wantMin ? p < plain : p > plain) plain = p;
       }
-      assert.equal(extremeProjection(m, rows, z, wantMin, wantMin ? 0.5 : -0.5), want, `dim ${dim}, ${wantMin ? "min" : "max"}`);
+      const got = extremeProjection(m, rows, z, wantMin, wantMin ? 0.5 : -0.5);
+      assert.equal(got, want, `dim ${dim}, ${wantMin ? "min" : "max"}`);
+      assert.ok(Math.abs(got - plain) <= 1e-12 * dim * 10, `dim ${dim}: ${got} vs plain sum ${plain}`);
     }
   }
 });

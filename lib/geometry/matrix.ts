@@ -79,17 +79,13 @@ export function projectRows(m: Matrix, rows: ArrayLike<number>, z: Float64Array,
   for (let i = 0; i < rows.length; i++) out[i] = dotRow(m, rows[i], z);
 }
 
-/** The min (wantMin) or max of `start` and every listed row . w, each summed in one accumulator in coordinate order. */
+/** The min (wantMin) or max of `start` and every listed row . w, each summed as dotRow sums. */
 export function extremeProjection(m: Matrix, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number {
   const native = rows.length >= 4 ? nativeProjections() : null;
   if (native) return native.extremedot(m.data, m.dim, rows, w, wantMin, start);
-  const data = m.data;
-  const dim = m.dim;
   let best = start;
   for (let i = 0; i < rows.length; i++) {
-    const off = rows[i] * dim;
-    let s = 0;
-    for (let k = 0; k < dim; k++) s += data[off + k] * w[k];
+    const s = dotRow(m, rows[i], w);
     if (wantMin) {
       if (s < best) best = s;
     } else if (s > best) best = s;

@@ -151,10 +151,10 @@ export function ensureRadius(m: Matrix, g: ClusterGeom): void {
  * cluster of another label reads contiguous memory instead of one small array per cluster: that scan was 30% of
  * DirectProbe's time on 30,000 POS points (363 million sphere tests, most of them cache misses).
  *
- * Optional projection filter: with unit `directions` u_1..u_k, every centre's projections u_j.x are kept too, and
- * |u_j.c - u_j.x| <= |c - x| (Cauchy-Schwarz) rules out most far spheres with k subtractions instead of a partial
- * distance over 32 coordinates (see projectionApart). The sphere test's answers are unchanged: only pairs that the
- * distance would also find apart are skipped.
+ * Optional projection filter: with orthonormal `directions` u_1..u_k, every centre's projections u_j.x are kept
+ * too, and sum_j (u_j.c - u_j.x)^2 <= |c - x|^2 (Bessel) rules out most far spheres from k values per cluster (k x 8
+ * bytes read instead of a partial distance over the centre's 1 KB; see projectionsApart). The sphere test's answers
+ * are unchanged: only pairs that the distance would also find apart are skipped.
  */
 export class SpherePool {
   size = 0;
@@ -172,11 +172,15 @@ export class SpherePool {
     readonly dim: number,
     directions: Float64Array[] = [],
   ) {
+    if (directions.length > 64) throw new RangeError(`SpherePool: at most 64 directions (got ${directions.length})`);
     for (const [j, u] of directions.entries()) {
-      let n2 = 0;
-      for (let k = 0; k < u.length; k++) n2 += u[k] * u[k];
-      if (u.length !== dim || !(Math.abs(Math.sqrt(n2) - 1) < 1e-9)) {
-        throw new RangeError(`SpherePool: direction ${j} must be a unit vector of ${dim} values (has ${u.length}, norm ${Math.sqrt(n2)})`);
+      if (u.length !== dim) throw new RangeError(`SpherePool: direction ${j} must have ${dim} values (has ${u.length})`);
+      for (let i = 0; i <= j; i++) {
+        let g = 0;
+        for (let k = 0; k < dim; k++) g += u[k] * directions[i][k];
+        if (!(Math.abs(g - (i === j ? 1 : 0)) <= 1e-10)) {
+          throw new RangeError(`SpherePool: directions must be orthonormal within 1e-10, but direction ${i} . direction ${j} = ${g}`);
+        }
       }
     }
     this.directions = directions;
@@ -270,7 +274,7 @@ export class OverlapOracle {
   /** 1 for the points witnessesByPoint has a list for: most members have none, and a byte is cheaper than a Map miss. */
   private readonly witnessed: Uint8Array;
   /** Every cluster seen (as a query or a candidate), to derive hyperplanes for its supersets. */
-  private geoms = new Map<number, ClusterGeom>();
+  private geoms = new IdTable<ClusterGeom>();
   private readonly overlapTol: number;
   /** The hint of the last overlap found by firstOverlap or witnessedMergeOverlap (takeVetoHint). */
   private lastHint: VetoHint | undefined;
@@ -290,16 +294,12 @@ export class OverlapOracle {
     return this.m.dim;
   }
 
-  get certCount(): number {
-    return this.certs.size;
-  }
-
   /**
    * Make clusters known (once per state, rather than once per pair in firstOverlap): hyperplanes for a merged
    * cluster are derived from its children's geometry, looked up here.
    */
   register(clusters: Iterable<ClusterGeom>): void {
-    for (const c of clusters) if (!this.geoms.has(c.id)) this.geoms.set(c.id, c);
+    for (const c of clusters) if (this.geoms.get(c.id) === undefined) this.geoms.set(c.id, c);
   }
 
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
@@ -379,7 +379,7 @@ export class OverlapOracle {
         continue;
       }
       const { gap, cd } = sg;
-      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
     candidates.sort((p, q) => p.gap - q.gap || p.x.id - q.x.id);
@@ -549,7 +549,7 @@ export class OverlapOracle {
       }
       const x = pool.geoms[s];
       if (narrow && !narrow(x)) return;
-      if (!this.geoms.has(x.id)) this.geoms.set(x.id, x);
+      if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     };
     const native = nativeScan();
@@ -573,18 +573,9 @@ export class OverlapOracle {
       checks++;
       const rx = radii[s];
       const reach = rc + rx;
-      if (nd > 0) {
-        const apart = projectionApart(reach, nc + norms[s]);
-        let j = 0;
-        const o = s * nd;
-        for (; j < nd; j++) {
-          const t = pc[j] - proj[o + j];
-          if (t > apart || -t > apart) break;
-        }
-        if (j < nd) {
-          projSkips++;
-          continue;
-        }
+      if (nd > 0 && projectionsApart(pc, proj, s * nd, nd, reach, nc + norms[s])) {
+        projSkips++;
+        continue;
       }
       const limit = reach * reach * (1 + 1e-9) + 1e-300;
       const off = s * dim;
@@ -691,12 +682,15 @@ export class OverlapOracle {
     // Cheapest first: fewest points to project (ties: the first child first, as a stable sort leaves them). A
     // child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
     // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
-    const order = [0, 1];
-    const otherOf = order.map((t) => this.geoms.get(a.children![1 - t]));
-    if (otherOf[0] && otherOf[1] && otherOf[1].members.length < otherOf[0].members.length) order.reverse();
-    for (const t of order) {
+    const first = this.geoms.get(a.children[0]);
+    const second = this.geoms.get(a.children[1]);
+    // Child t's hyperplane needs the other child's points projected: t = 1 (project the first child) goes first
+    // when the first child is the smaller one.
+    const secondFirst = first !== undefined && second !== undefined && first.members.length < second.members.length;
+    for (let i = 0; i < 2; i++) {
+      const t = secondFirst ? 1 - i : i;
       const child = a.children[t];
-      const other = otherOf[t];
+      const other = t === 0 ? second : first;
       if (!other) continue;
       let cert = this.certs.get(child, b.id);
       if (!cert) {
@@ -727,39 +721,69 @@ export class OverlapOracle {
 }
 
 /**
- * Values per unordered pair of cluster ids, kept under both ids (a Map of Maps with small-integer keys: numeric keys
- * a * 2^26 + b above 2^31 hash as doubles, which was most of a hyperplane lookup's cost), so that all pairs of a
- * merged-away cluster go at once.
+ * Values per unordered pair of cluster ids, each stored once, in a Map of the pair's newer (larger) id: storing under
+ * both ids doubled the work, and the older side's Map (a long-lived cluster checked against every newcomer) grew
+ * large and cache-unfriendly. deleteAll(id) drops id's own Map; the entries about id in newer ids' Maps stay, marked
+ * stale by a flag, so that lookups ignore them, and are purged only if id is ever stored under again (DirectProbe
+ * reuses only a vetoed candidate's id, which is the newest, so that purge never runs there).
  */
 class PairMap<T> {
-  private by = new Map<number, Map<number, T>>();
-  size = 0;
+  private byNewer: (Map<number, T> | undefined)[] = [];
+  private stale = new Uint8Array(0);
 
   get(a: number, b: number): T | undefined {
-    return this.by.get(a)?.get(b);
+    const lo = a < b ? a : b;
+    if (lo < this.stale.length && this.stale[lo] === 1) return undefined;
+    return this.byNewer[a < b ? b : a]?.get(lo);
   }
 
   set(a: number, b: number, v: T): void {
-    for (const [p, q] of [
-      [a, b],
-      [b, a],
-    ]) {
-      let m = this.by.get(p);
-      if (!m) this.by.set(p, (m = new Map()));
-      if (p === a && !m.has(q)) this.size++;
-      m.set(q, v);
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    if (lo < this.stale.length && this.stale[lo] === 1) this.purge(lo);
+    if (hi < this.stale.length && this.stale[hi] === 1) this.purge(hi);
+    let m = this.byNewer[hi];
+    if (!m) {
+      while (this.byNewer.length < hi) this.byNewer.push(undefined);
+      this.byNewer[hi] = m = new Map();
     }
+    m.set(lo, v);
   }
 
   /** Removes every pair with id. */
   deleteAll(id: number): void {
-    const m = this.by.get(id);
-    if (!m) return;
-    for (const q of m.keys()) {
-      this.by.get(q)?.delete(id);
-      this.size--;
+    if (id < this.byNewer.length) this.byNewer[id] = undefined;
+    if (id + 1 >= this.byNewer.length) return; // no newer Map can hold an entry about id
+    if (id >= this.stale.length) {
+      const grown = new Uint8Array(Math.max(2 * this.stale.length, id + 1, 1024));
+      grown.set(this.stale);
+      this.stale = grown;
     }
-    this.by.delete(id);
+    this.stale[id] = 1;
+  }
+
+  /** Drops the stale entries about id from the newer ids' Maps, before id is stored under again. */
+  private purge(id: number): void {
+    for (let hi = id + 1; hi < this.byNewer.length; hi++) this.byNewer[hi]?.delete(id);
+    this.stale[id] = 0;
+  }
+}
+
+/** Values by non-negative integer id in a plain array (ids are dense here: points, then merges). */
+class IdTable<T> {
+  private items: (T | undefined)[] = [];
+
+  get(id: number): T | undefined {
+    return this.items[id];
+  }
+
+  set(id: number, v: T): void {
+    while (this.items.length < id) this.items.push(undefined);
+    this.items[id] = v;
+  }
+
+  delete(id: number): void {
+    if (id < this.items.length) this.items[id] = undefined;
   }
 }
 
@@ -770,15 +794,25 @@ function nativeScan(): NativeDist | null {
 }
 
 /**
- * Threshold of the projection filter: if |u.c - u.x| exceeds it for a unit u, the spheres of radii summing to
- * `reach` around c and x are apart by far more than rounding, so sphereGap (and scanPool's partial distance) would
- * skip the pair too. Exactly, |u.(c - x)| <= |u| |c - x|; |u| is 1 within 1e-9 (checked by SpherePool); computing
- * u.c and u.x in float64 errs by at most dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) for dim < 9000); the
- * squared distance sums err by a relative dim * 2^-53. With the relative margin 1e-7, |c - x| then exceeds reach by
- * a factor above 1 + 9e-8, and the float sum of squares exceeds reach^2 (1 + 1e-9), the partial-distance limit.
+ * The projection filter: true if the projections of the centres c and x on the pool's orthonormal directions u_j
+ * (pc, and proj[o..o+nd)) prove the spheres of radii summing to `reach` apart by far more than rounding, so that
+ * sphereGap (and scanPool's partial distance) would skip the pair too. Exactly, sum_j (u_j.(c - x))^2 <= |c - x|^2
+ * (Bessel's inequality; the pool checks that the u_j are orthonormal within 1e-10 per inner product, so with at
+ * most 64 of them the sum is at most (1 + 1e-8) |c - x|^2). Computing u.c and u.x in float64 errs by at most
+ * dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so |u_j.(c - x)| >= |t_j| - delta. If the
+ * sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2 exceeds reach^2 (1 + 8e-8), and the float
+ * sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9), the partial-distance limit. The native
+ * spherescan kernel runs the same expressions.
  */
-function projectionApart(reach: number, norms: number): number {
-  return reach * (1 + 1e-7) + 1e-12 * norms;
+function projectionsApart(pc: Float64Array, proj: Float64Array, o: number, nd: number, reach: number, norms: number): boolean {
+  const delta = 1e-12 * norms;
+  const enough = reach * reach * (1 + 1e-7);
+  let low2 = 0;
+  for (let j = 0; j < nd && low2 <= enough; j++) {
+    const t = Math.abs(pc[j] - proj[o + j]) - delta;
+    if (t > 0) low2 += t * t;
+  }
+  return low2 > enough;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 #include <node_api.h>
 #include <stdint.h>
+#include <math.h>
 
 static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
   bool is = false;
@@ -145,8 +146,8 @@ static napi_value dotrows(napi_env env, napi_callback_info info) {
 
 /*
  * extremedot(data: Float32Array, dim, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number) -> number
- *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed in one accumulator in
- *   coordinate order (overlap.ts's hyperplane extensions and centroid-direction test), compared as they are there.
+ *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed as dotrows sums (four
+ *   accumulators: a quarter of the dependent additions of one), compared as matrix.ts's extremeProjection does.
  */
 static napi_value extremedot(napi_env env, napi_callback_info info) {
   size_t argc = 6;
@@ -169,8 +170,16 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
   }
   for (size_t t = 0; t < n; t++) {
     const float *x = data + (size_t)rows[t] * dim;
-    double s = 0;
-    for (int32_t k = 0; k < dim; k++) s += (double)x[k] * w[k];
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int32_t k = 0;
+    for (; k + 3 < dim; k += 4) {
+      s0 += (double)x[k] * w[k];
+      s1 += (double)x[k + 1] * w[k + 1];
+      s2 += (double)x[k + 2] * w[k + 2];
+      s3 += (double)x[k + 3] * w[k + 3];
+    }
+    for (; k < dim; k++) s0 += (double)x[k] * w[k];
+    const double s = ((s0 + s1) + s2) + s3;
     if (wantMin) {
       if (s < best) best = s;
     } else if (s > best) best = s;
@@ -183,8 +192,8 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
 /*
  * spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, rc, label, pc, nc, outSlot, outCd2, counts) -> n
  *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label differs from `label`,
- *   first the projection filter (|pc[j] - proj[s*nd + j]| > (rc + r_s) (1 + 1e-7) + 1e-12 (nc + norms[s]) for some
- *   j: skipped), then the squared distance of c and centre s summed in coordinate order in blocks of 32, abandoned
+ *   first the projection filter (the sum over j of (|pc[j] - proj[s*nd + j]| - 1e-12 (nc + norms[s]))^2, terms
+ *   below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s summed in coordinate order in blocks of 32, abandoned
  *   when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300 (skipped). The slots that remain and their squared
  *   distances go to outSlot[0..n), outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and
  *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
@@ -220,14 +229,15 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
     const double rx = radii[s];
     const double reach = rc + rx;
     if (nd > 0) {
-      const double apart = reach * (1 + 1e-7) + 1e-12 * (nc + norms[s]);
+      const double delta = 1e-12 * (nc + norms[s]);
+      const double enough = reach * reach * (1 + 1e-7);
       const double *p = proj + (size_t)s * nd;
-      int32_t j = 0;
-      for (; j < nd; j++) {
-        const double t = pc[j] - p[j];
-        if (t > apart || -t > apart) break;
+      double low2 = 0;
+      for (int32_t j = 0; j < nd && low2 <= enough; j++) {
+        const double t = fabs(pc[j] - p[j]) - delta;
+        if (t > 0) low2 += t * t;
       }
-      if (j < nd) {
+      if (low2 > enough) {
         projSkips++;
         continue;
       }
