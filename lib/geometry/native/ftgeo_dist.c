@@ -9,48 +9,30 @@
  *   out[t - start] = sum over k of (cen[q*dim + k] - cen[rows[t]*dim + k])^2 for start <= t < end; dim even.
  * dotrows and extremedot (below): projections of float32 rows on a float64 vector for the overlap checks, each in
  * the summation order of the JS loop it replaces (same build rules).
+ *
+ * Arguments are read by kernelArgs (ftgeo_args.h) from each kernel's signature string: 'd' Float64Array,
+ * 'f' Float32Array, 'i' Int32Array, 'z' int32, 'n' double, 'b' boolean. A wrong count or kind throws an error
+ * naming the kernel; sizes are then checked against the arrays' lengths before any element is read.
  */
 #include <node_api.h>
 #include <stdint.h>
 #include <math.h>
-
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) return 0;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
-  return type == want;
-}
+#include "ftgeo_args.h"
 
 static napi_value sqdists(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  double *cen, *out;
-  int32_t *rows;
-  size_t cenLen, rowsLen, outLen;
-  int32_t dim, q, start, end;
-  if (argc != 7 || !typed(env, argv[0], napi_float64_array, (void **)&cen, &cenLen) ||
-      napi_get_value_int32(env, argv[1], &dim) != napi_ok || napi_get_value_int32(env, argv[2], &q) != napi_ok ||
-      !typed(env, argv[3], napi_int32_array, (void **)&rows, &rowsLen) ||
-      napi_get_value_int32(env, argv[4], &start) != napi_ok || napi_get_value_int32(env, argv[5], &end) != napi_ok ||
-      !typed(env, argv[6], napi_float64_array, (void **)&out, &outLen)) {
-    napi_throw_type_error(env, NULL, "ftgeo_dist.sqdists: expected (Float64Array, dim, q, Int32Array, start, end, Float64Array)");
+  const char *kernel = "ftgeo_dist.sqdists";
+  FtgeoArg arg[7];
+  if (!kernelArgs(env, info, kernel, "dzzizzd", arg)) return NULL;
+  double *cen = arg[0].f64, *out = arg[6].f64;
+  int32_t *rows = arg[3].i32;
+  size_t cenLen = arg[0].len, rowsLen = arg[3].len, outLen = arg[6].len;
+  int32_t dim = arg[1].integer, q = arg[2].integer, start = arg[4].integer, end = arg[5].integer;
+  if (!fitsFor(env, !(dim <= 0 || dim % 2 != 0 || q < 0 || (size_t)(q + 1) * dim > cenLen || start < 0 || end < start ||
+                      (size_t)end > rowsLen || (size_t)(end - start) > outLen),
+               kernel, "dim must be even and positive, q and [start, end) within the arrays"))
     return NULL;
-  }
-  if (dim <= 0 || dim % 2 != 0 || q < 0 || (size_t)(q + 1) * dim > cenLen || start < 0 || end < start ||
-      (size_t)end > rowsLen || (size_t)(end - start) > outLen) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist.sqdists: dim must be even and positive, q and [start, end) within the arrays");
-    return NULL;
-  }
   for (int32_t t = start; t < end; t++) {
-    if (rows[t] < 0 || (size_t)(rows[t] + 1) * dim > cenLen) {
-      napi_throw_range_error(env, NULL, "ftgeo_dist.sqdists: a row index is outside the matrix");
-      return NULL;
-    }
+    if (!fitsFor(env, !(rows[t] < 0 || (size_t)(rows[t] + 1) * dim > cenLen), kernel, "a row index is outside the matrix")) return NULL;
   }
   const double *a = cen + (size_t)q * dim;
   int32_t t = start;
@@ -84,23 +66,15 @@ static napi_value sqdists(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* Checks (data: Float32Array, dim, rows: Int32Array, y: Float64Array): every row inside data, y of length dim. */
-static int rows_args(napi_env env, napi_value *argv, const char *what, float **data, int32_t *dim, int32_t **rows, size_t *nrows, double **y) {
-  size_t dataLen, yLen;
-  if (!typed(env, argv[0], napi_float32_array, (void **)data, &dataLen) || napi_get_value_int32(env, argv[1], dim) != napi_ok ||
-      !typed(env, argv[2], napi_int32_array, (void **)rows, nrows) || !typed(env, argv[3], napi_float64_array, (void **)y, &yLen)) {
-    napi_throw_type_error(env, NULL, what);
-    return 0;
-  }
-  if (*dim <= 0 || yLen < (size_t)*dim) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist: dim must be positive and the vector at least dim long");
-    return 0;
-  }
-  for (size_t t = 0; t < *nrows; t++) {
-    if ((*rows)[t] < 0 || ((size_t)(*rows)[t] + 1) * (size_t)*dim > dataLen) {
-      napi_throw_range_error(env, NULL, "ftgeo_dist: a row index is outside the matrix");
-      return 0;
-    }
+/*
+ * The shared arguments (data: Float32Array, dim, rows: Int32Array, y: Float64Array) of the row kernels, read by
+ * kernelArgs into arg[0..3]: dim positive, y at least dim long, every listed row inside data; else a RangeError.
+ */
+static int rows_fit(napi_env env, const char *kernel, const FtgeoArg *arg) {
+  const int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  if (!fitsFor(env, !(dim <= 0 || arg[3].len < (size_t)dim), kernel, "dim must be positive and the vector at least dim long")) return 0;
+  for (size_t t = 0; t < arg[2].len; t++) {
+    if (!fitsFor(env, !(rows[t] < 0 || ((size_t)rows[t] + 1) * (size_t)dim > arg[0].len), kernel, "a row index is outside the matrix")) return 0;
   }
   return 1;
 }
@@ -111,23 +85,14 @@ static int rows_args(napi_env env, napi_value *argv, const char *what, float **d
  *   into s1 and so on, the tail (dim % 4) into s0, then ((s0 + s1) + s2) + s3.
  */
 static napi_value dotrows(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *data;
-  int32_t dim, *rows;
-  size_t n, outLen;
-  double *y, *out;
-  const char *what = "ftgeo_dist.dotrows: expected (Float32Array, dim, Int32Array, Float64Array, Float64Array)";
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &y)) return NULL;
-  if (!typed(env, argv[4], napi_float64_array, (void **)&out, &outLen) || outLen < n) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist.dotrows: out must be a Float64Array with a place for every row");
-    return NULL;
-  }
+  const char *kernel = "ftgeo_dist.dotrows";
+  FtgeoArg arg[5];
+  if (!kernelArgs(env, info, kernel, "fzidd", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  float *data = arg[0].f32;
+  int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  size_t n = arg[2].len, outLen = arg[4].len;
+  double *y = arg[3].f64, *out = arg[4].f64;
+  if (!fitsFor(env, outLen >= n, kernel, "out needs a place for every row")) return NULL;
   for (size_t t = 0; t < n; t++) {
     const float *x = data + (size_t)rows[t] * dim;
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -150,24 +115,14 @@ static napi_value dotrows(napi_env env, napi_callback_info info) {
  *   accumulators: a quarter of the dependent additions of one), compared as matrix.ts's extremeProjection does.
  */
 static napi_value extremedot(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *data;
-  int32_t dim, *rows;
-  size_t n;
-  double *w, best;
-  bool wantMin;
-  const char *what = "ftgeo_dist.extremedot: expected (Float32Array, dim, Int32Array, Float64Array, boolean, number)";
-  if (argc != 6) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &w)) return NULL;
-  if (napi_get_value_bool(env, argv[4], &wantMin) != napi_ok || napi_get_value_double(env, argv[5], &best) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
+  const char *kernel = "ftgeo_dist.extremedot";
+  FtgeoArg arg[6];
+  if (!kernelArgs(env, info, kernel, "fzidbn", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  float *data = arg[0].f32;
+  int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  size_t n = arg[2].len;
+  double *w = arg[3].f64, best = arg[5].number;
+  bool wantMin = arg[4].boolean;
   for (size_t t = 0; t < n; t++) {
     const float *x = data + (size_t)rows[t] * dim;
     double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -199,28 +154,17 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
  */
 static napi_value spherescan(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  double *centres, *radii, *proj, *norms, *c, *pc, *outCd2, *counts, rc, nc;
-  int32_t *labels, *outSlot, size, dim, nd, label;
-  size_t lc, lr, ll, lp, ln, lcc, lpc, los, lod, lcn;
-  if (argc != 16 || !typed(env, argv[0], napi_float64_array, (void **)&centres, &lc) || !typed(env, argv[1], napi_float64_array, (void **)&radii, &lr) ||
-      !typed(env, argv[2], napi_int32_array, (void **)&labels, &ll) || !typed(env, argv[3], napi_float64_array, (void **)&proj, &lp) ||
-      !typed(env, argv[4], napi_float64_array, (void **)&norms, &ln) || napi_get_value_int32(env, argv[5], &size) != napi_ok ||
-      napi_get_value_int32(env, argv[6], &dim) != napi_ok || napi_get_value_int32(env, argv[7], &nd) != napi_ok ||
-      !typed(env, argv[8], napi_float64_array, (void **)&c, &lcc) || napi_get_value_double(env, argv[9], &rc) != napi_ok ||
-      napi_get_value_int32(env, argv[10], &label) != napi_ok || !typed(env, argv[11], napi_float64_array, (void **)&pc, &lpc) ||
-      napi_get_value_double(env, argv[12], &nc) != napi_ok || !typed(env, argv[13], napi_int32_array, (void **)&outSlot, &los) ||
-      !typed(env, argv[14], napi_float64_array, (void **)&outCd2, &lod) || !typed(env, argv[15], napi_float64_array, (void **)&counts, &lcn)) {
-    napi_throw_type_error(env, NULL, "ftgeo_dist.spherescan: expected (Float64Array x2, Int32Array, Float64Array x2, size, dim, nd, Float64Array, rc, label, Float64Array, nc, Int32Array, Float64Array x2)");
+  FtgeoArg arg[16];
+  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
+  double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[8].f64, *pc = arg[11].f64;
+  double *outCd2 = arg[14].f64, *counts = arg[15].f64, rc = arg[9].number, nc = arg[12].number;
+  int32_t *labels = arg[2].i32, *outSlot = arg[13].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[10].integer;
+  size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[8].len, lpc = arg[11].len;
+  size_t los = arg[13].len, lod = arg[14].len, lcn = arg[15].len;
+  if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
+                      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
+               "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
     return NULL;
-  }
-  if (size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
-      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist.spherescan: an array is shorter than size, dim or nd require");
-    return NULL;
-  }
   int32_t n = 0;
   double checks = 0, skips = 0, projSkips = 0;
   for (int32_t s = 0; s < size; s++) {
@@ -282,24 +226,14 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
  *   the JS loop's order.
  */
 static napi_value corraladd(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  double *flat, *x, *R, *r, lift;
-  int32_t *sides, k, dim, side, cap;
-  size_t lf, lx, ls, lR, lr;
-  if (argc != 10 || !typed(env, argv[0], napi_float64_array, (void **)&flat, &lf) || napi_get_value_int32(env, argv[1], &k) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &dim) != napi_ok || !typed(env, argv[3], napi_float64_array, (void **)&x, &lx) ||
-      !typed(env, argv[4], napi_int32_array, (void **)&sides, &ls) || napi_get_value_int32(env, argv[5], &side) != napi_ok ||
-      napi_get_value_double(env, argv[6], &lift) != napi_ok || !typed(env, argv[7], napi_float64_array, (void **)&R, &lR) ||
-      napi_get_value_int32(env, argv[8], &cap) != napi_ok || !typed(env, argv[9], napi_float64_array, (void **)&r, &lr)) {
-    napi_throw_type_error(env, NULL, "ftgeo_dist.corraladd: expected (Float64Array, k, dim, Float64Array, Int32Array, side, lift, Float64Array, cap, Float64Array)");
+  FtgeoArg arg[10];
+  if (!kernelArgs(env, info, "ftgeo_dist.corraladd", "dzzdizndzd", arg)) return NULL;
+  double *flat = arg[0].f64, *x = arg[3].f64, *R = arg[7].f64, *r = arg[9].f64, lift = arg[6].number;
+  int32_t *sides = arg[4].i32, k = arg[1].integer, dim = arg[2].integer, side = arg[5].integer, cap = arg[8].integer;
+  size_t lf = arg[0].len, lx = arg[3].len, ls = arg[4].len, lR = arg[7].len, lr = arg[9].len;
+  if (!fitsFor(env, !(k < 0 || dim <= 0 || cap < k || (size_t)k * dim > lf || (size_t)dim > lx || (size_t)k > ls || (size_t)cap * cap > lR || (size_t)k > lr),
+               "ftgeo_dist.corraladd", "an array is shorter than k, dim or cap require"))
     return NULL;
-  }
-  if (k < 0 || dim <= 0 || cap < k || (size_t)k * dim > lf || (size_t)dim > lx || (size_t)k > ls || (size_t)cap * cap > lR || (size_t)k > lr) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist.corraladd: an array is shorter than k, dim or cap require");
-    return NULL;
-  }
   for (int32_t i = 0; i < k; i++) {
     const double *y = flat + (size_t)i * dim;
     double s0 = 0, s1 = 0;
@@ -330,23 +264,13 @@ static napi_value corraladd(napi_env env, napi_callback_info info) {
  *   order, and their coordinates, in order, of (x_k - shift_k)^2, in one accumulator (corral.ts's lift constant).
  */
 static napi_value sqdevsum(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *data;
-  int32_t dim, *rows;
-  size_t n;
-  double *shift, acc;
-  const char *what = "ftgeo_dist.sqdevsum: expected (Float32Array, dim, Int32Array, Float64Array, number)";
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
-  if (!rows_args(env, argv, what, &data, &dim, &rows, &n, &shift)) return NULL;
-  if (napi_get_value_double(env, argv[4], &acc) != napi_ok) {
-    napi_throw_type_error(env, NULL, what);
-    return NULL;
-  }
+  const char *kernel = "ftgeo_dist.sqdevsum";
+  FtgeoArg arg[5];
+  if (!kernelArgs(env, info, kernel, "fzidn", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  float *data = arg[0].f32;
+  int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  size_t n = arg[2].len;
+  double *shift = arg[3].f64, acc = arg[4].number;
   for (size_t t = 0; t < n; t++) {
     const float *x = data + (size_t)rows[t] * dim;
     for (int32_t k = 0; k < dim; k++) {
@@ -366,30 +290,19 @@ static napi_value sqdevsum(napi_env env, napi_callback_info info) {
  *   dataB) += weights[i] * row, coordinate by coordinate (p and q are not cleared here).
  */
 static napi_value combine(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  float *dataA, *dataB;
-  int32_t dim, *rows, *sides;
-  double *weights, *p, *q;
-  size_t la, lb, lr, lw, ls, lp, lq;
-  if (argc != 8 || !typed(env, argv[0], napi_float32_array, (void **)&dataA, &la) || !typed(env, argv[1], napi_float32_array, (void **)&dataB, &lb) ||
-      napi_get_value_int32(env, argv[2], &dim) != napi_ok || !typed(env, argv[3], napi_int32_array, (void **)&rows, &lr) ||
-      !typed(env, argv[4], napi_float64_array, (void **)&weights, &lw) || !typed(env, argv[5], napi_int32_array, (void **)&sides, &ls) ||
-      !typed(env, argv[6], napi_float64_array, (void **)&p, &lp) || !typed(env, argv[7], napi_float64_array, (void **)&q, &lq)) {
-    napi_throw_type_error(env, NULL, "ftgeo_dist.combine: expected (Float32Array, Float32Array, dim, Int32Array, Float64Array, Int32Array, Float64Array, Float64Array)");
+  const char *kernel = "ftgeo_dist.combine";
+  FtgeoArg arg[8];
+  if (!kernelArgs(env, info, kernel, "ffzididd", arg)) return NULL;
+  float *dataA = arg[0].f32, *dataB = arg[1].f32;
+  int32_t dim = arg[2].integer, *rows = arg[3].i32, *sides = arg[5].i32;
+  double *weights = arg[4].f64, *p = arg[6].f64, *q = arg[7].f64;
+  size_t la = arg[0].len, lb = arg[1].len, lr = arg[3].len, lw = arg[4].len, ls = arg[5].len, lp = arg[6].len, lq = arg[7].len;
+  if (!fitsFor(env, !(dim <= 0 || lw < lr || ls < lr || lp < (size_t)dim || lq < (size_t)dim), kernel,
+               "weights and sides need one entry per row, p and q dim entries"))
     return NULL;
-  }
-  if (dim <= 0 || lw < lr || ls < lr || lp < (size_t)dim || lq < (size_t)dim) {
-    napi_throw_range_error(env, NULL, "ftgeo_dist.combine: weights and sides need one entry per row, p and q dim entries");
-    return NULL;
-  }
   for (size_t i = 0; i < lr; i++) {
     const size_t len = sides[i] > 0 ? la : lb;
-    if (rows[i] < 0 || ((size_t)rows[i] + 1) * (size_t)dim > len) {
-      napi_throw_range_error(env, NULL, "ftgeo_dist.combine: a row index is outside its matrix");
-      return NULL;
-    }
+    if (!fitsFor(env, !(rows[i] < 0 || ((size_t)rows[i] + 1) * (size_t)dim > len), kernel, "a row index is outside its matrix")) return NULL;
   }
   for (size_t i = 0; i < lr; i++) {
     const double w = weights[i];
