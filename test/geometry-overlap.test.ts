@@ -200,3 +200,27 @@ test("native projection kernels (when built) give bit-identical projections to t
     }
   }
 });
+
+test("native distance kernels (when built) reject wrong arguments with errors naming the kernel and what was expected", (t) => {
+  const native = loadNativeDist();
+  if (!native) {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  // Called as JavaScript code that ignores the declared types would call them.
+  const loose = native as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const data = new Float32Array(12);
+  const rows = Int32Array.from([0, 2]);
+  const y = new Float64Array(4);
+  const out = new Float64Array(2);
+  assert.throws(() => loose.dotrows(new Float64Array(12), 4, rows, y, out), {
+    name: "TypeError",
+    message: /^ftgeo_dist\.dotrows: expected a Float32Array as argument 1 of \(Float32Array, int32, Int32Array, Float64Array, Float64Array\), got a Float64Array$/,
+  });
+  assert.throws(() => loose.extremedot(data, 4, rows, y, 1, 0), { name: "TypeError", message: /^ftgeo_dist\.extremedot: expected a boolean as argument 5 .*got a number$/ });
+  assert.throws(() => loose.sqdists(new Float64Array(8), 2, 0, rows, 0, 2), { message: /^ftgeo_dist\.sqdists: wrong number of arguments: expected 7 .*got 6$/ });
+  // Sizes are still checked against the arrays: row 3 of a 3-row matrix does not exist.
+  assert.throws(() => native.dotrows(data, 4, Int32Array.from([0, 3]), y, out), { name: "RangeError", message: "ftgeo_dist.dotrows: a row index is outside the matrix" });
+  // The same arguments, correct, are accepted (the errors above come from the arguments, not the kernel).
+  assert.doesNotThrow(() => native.dotrows(data, 4, rows, y, out));
+});
