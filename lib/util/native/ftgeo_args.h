@@ -117,6 +117,30 @@ static inline bool ftgeoReadArg(napi_env env, napi_value v, char letter, FtgeoAr
 }
 
 /*
+ * Throws the error for argument `bad` of a call to `kernel` with the given signature (bad == argc: the count is
+ * wrong): an Error for a wrong count or an unknown signature letter, a TypeError for a wrong kind. Kept out of
+ * kernelArgs (noinline, cold) so that the kernels' calls, millions per run, carry no message buffers.
+ */
+static __attribute__((noinline, cold, unused)) void ftgeoArgError(napi_env env, const char *kernel, const char *sig, napi_value *argv, size_t argc, size_t bad) {
+  char expected[16 * FTGEO_MAX_ARGS], msg[64 + 18 * FTGEO_MAX_ARGS + 256];
+  const char *article = "a", *kind = bad < argc ? ftgeoArgKind(sig[bad], &article) : NULL;
+  ftgeoSignatureText(sig, expected, sizeof expected);
+  if (bad == argc) {
+    if (kernel) snprintf(msg, sizeof msg, "%s: wrong number of arguments: expected %zu %s, got %zu", kernel, strlen(sig), expected, argc);
+    napi_throw_error(env, NULL, kernel ? msg : "ftgeo native kernel: wrong number of arguments");
+  } else if (!kind) { /* a mistake in the C caller, not in the JavaScript one */
+    snprintf(msg, sizeof msg, "%s: signature \"%s\" has an unknown letter '%c'", kernel ? kernel : "ftgeo native kernel", sig, sig[bad]);
+    napi_throw_error(env, NULL, msg);
+  } else {
+    if (kernel)
+      snprintf(msg, sizeof msg, "%s: expected %s %s as argument %zu of %s, got %s", kernel, article, kind, bad + 1, expected, ftgeoValueKind(env, argv[bad]));
+    else
+      snprintf(msg, sizeof msg, "ftgeo native kernel: expected %s %s", article, kind);
+    napi_throw_type_error(env, NULL, msg);
+  }
+}
+
+/*
  * Reads exactly strlen(sig) arguments (at most FTGEO_MAX_ARGS) into a[0..], one per signature letter. Returns 0 with
  * an exception pending on a wrong count (Error) or kind (TypeError); the message starts with `kernel`
  * ("ftgeo_dist.sqdists") and says what was expected, which argument, and what it got. kernel NULL gives the
@@ -124,33 +148,18 @@ static inline bool ftgeoReadArg(napi_env env, napi_value v, char letter, FtgeoAr
  */
 static inline int kernelArgs(napi_env env, napi_callback_info info, const char *kernel, const char *sig, FtgeoArg *a) {
   napi_value argv[FTGEO_MAX_ARGS];
-  size_t argc = FTGEO_MAX_ARGS;
   const size_t want = strlen(sig);
-  char expected[16 * FTGEO_MAX_ARGS], msg[64 + 18 * FTGEO_MAX_ARGS + 256];
-  const char *article;
-  for (size_t i = 0; i < want; i++) {
-    if (!ftgeoArgKind(sig[i], &article)) { /* a mistake in the C caller, not in the JavaScript one */
-      snprintf(msg, sizeof msg, "%s: signature \"%s\" has an unknown letter '%c'", kernel ? kernel : "ftgeo native kernel", sig, sig[i]);
-      napi_throw_error(env, NULL, msg);
-      return 0;
-    }
-  }
-  ftgeoSignatureText(sig, expected, sizeof expected);
+  size_t argc = want < FTGEO_MAX_ARGS ? want : FTGEO_MAX_ARGS; /* room for the expected arguments; argc comes back as the actual count */
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc != want || want > FTGEO_MAX_ARGS) {
-    if (kernel) snprintf(msg, sizeof msg, "%s: wrong number of arguments: expected %zu %s, got %zu", kernel, want, expected, argc);
-    napi_throw_error(env, NULL, kernel ? msg : "ftgeo native kernel: wrong number of arguments");
+    ftgeoArgError(env, kernel, sig, argv, argc, argc);
     return 0;
   }
   for (size_t i = 0; i < want; i++) {
-    if (ftgeoReadArg(env, argv[i], sig[i], &a[i])) continue;
-    const char *kind = ftgeoArgKind(sig[i], &article);
-    if (kernel)
-      snprintf(msg, sizeof msg, "%s: expected %s %s as argument %zu of %s, got %s", kernel, article, kind, i + 1, expected, ftgeoValueKind(env, argv[i]));
-    else
-      snprintf(msg, sizeof msg, "ftgeo native kernel: expected %s %s", article, kind);
-    napi_throw_type_error(env, NULL, msg);
-    return 0;
+    if (!ftgeoReadArg(env, argv[i], sig[i], &a[i])) {
+      ftgeoArgError(env, kernel, sig, argv, argc, i);
+      return 0;
+    }
   }
   return 1;
 }
