@@ -55,4 +55,4 @@ test("the embedded model predicts masked words of unseen text; random weights do
 });
 
 /** Measured when the model was committed (see its card and the closing note); a floor well below that figure. */
-const MIN_ACCURACY = 0.15;
+const MIN_ACCURACY = 0.2;
