@@ -79,10 +79,24 @@ static int rows_fit(napi_env env, const char *kernel, const FtgeoArg *arg) {
   return 1;
 }
 
+/* A float32 row . a float64 vector as matrix.ts's dotRow sums it: coordinates k = 0, 4, 8, ... into s0, 1, 5, ... into
+ * s1 and so on, the tail (dim % 4) into s0, then ((s0 + s1) + s2) + s3. */
+static inline double dot4(const float *x, const double *y, int32_t dim) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int32_t k = 0;
+  for (; k + 3 < dim; k += 4) {
+    s0 += (double)x[k] * y[k];
+    s1 += (double)x[k + 1] * y[k + 1];
+    s2 += (double)x[k + 2] * y[k + 2];
+    s3 += (double)x[k + 3] * y[k + 3];
+  }
+  for (; k < dim; k++) s0 += (double)x[k] * y[k];
+  return ((s0 + s1) + s2) + s3;
+}
+
 /*
  * dotrows(data: Float32Array, dim, rows: Int32Array, y: Float64Array, out: Float64Array)
- *   out[t] = row rows[t] . y, summed exactly as matrix.ts's dotRow: coordinates k = 0, 4, 8, ... into s0, 1, 5, ...
- *   into s1 and so on, the tail (dim % 4) into s0, then ((s0 + s1) + s2) + s3.
+ *   out[t] = row rows[t] . y, summed as dot4 (matrix.ts's dotRow).
  */
 static napi_value dotrows(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.dotrows";
@@ -94,24 +108,14 @@ static napi_value dotrows(napi_env env, napi_callback_info info) {
   double *y = arg[3].f64, *out = arg[4].f64;
   if (!fitsFor(env, outLen >= n, kernel, "out needs a place for every row")) return NULL;
   for (size_t t = 0; t < n; t++) {
-    const float *x = data + (size_t)rows[t] * dim;
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int32_t k = 0;
-    for (; k + 3 < dim; k += 4) {
-      s0 += (double)x[k] * y[k];
-      s1 += (double)x[k + 1] * y[k + 1];
-      s2 += (double)x[k + 2] * y[k + 2];
-      s3 += (double)x[k + 3] * y[k + 3];
-    }
-    for (; k < dim; k++) s0 += (double)x[k] * y[k];
-    out[t] = ((s0 + s1) + s2) + s3;
+    out[t] = dot4(data + (size_t)rows[t] * dim, y, dim);
   }
   return NULL;
 }
 
 /*
  * extremedot(data: Float32Array, dim, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number) -> number
- *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed as dotrows sums (four
+ *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed by dot4 (four
  *   accumulators: a quarter of the dependent additions of one), compared as matrix.ts's extremeProjection does.
  */
 static napi_value extremedot(napi_env env, napi_callback_info info) {
@@ -124,17 +128,7 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
   double *w = arg[3].f64, best = arg[5].number;
   bool wantMin = arg[4].boolean;
   for (size_t t = 0; t < n; t++) {
-    const float *x = data + (size_t)rows[t] * dim;
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int32_t k = 0;
-    for (; k + 3 < dim; k += 4) {
-      s0 += (double)x[k] * w[k];
-      s1 += (double)x[k + 1] * w[k + 1];
-      s2 += (double)x[k + 2] * w[k + 2];
-      s3 += (double)x[k + 3] * w[k + 3];
-    }
-    for (; k < dim; k++) s0 += (double)x[k] * w[k];
-    const double s = ((s0 + s1) + s2) + s3;
+    const double s = dot4(data + (size_t)rows[t] * dim, w, dim);
     if (wantMin) {
       if (s < best) best = s;
     } else if (s > best) best = s;
