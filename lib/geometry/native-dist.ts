@@ -12,7 +12,7 @@ export interface NativeDist {
   sqdists(cen: Float64Array, dim: number, q: number, rows: Int32Array, start: number, end: number, out: Float64Array): void;
   /** out[t] = row rows[t] of data . y, summed as matrix.dotRow sums (bit-identical). */
   dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
-  /** min (wantMin) or max of start and each row rows[t] . w summed in one accumulator in coordinate order. */
+  /** min (wantMin) or max of start and each row rows[t] . w, summed as matrix.dotRow sums (bit-identical). */
   extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number;
   /** SpherePool's scan up to the partial distance (overlap.ts scanPool); returns how many slots are left in outSlot, outCd2. */
   spherescan(
@@ -33,11 +33,11 @@ export interface NativeDist {
     outCd2: Float64Array,
     counts: Float64Array,
   ): number;
-  /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */
   combine(dataA: Float32Array, dataB: Float32Array, dim: number, rows: Int32Array, weights: Float64Array, sides: Int32Array, p: Float64Array, q: Float64Array): void;
+  /** Corral.add's lifted products and forward substitution (corral.ts); returns r.r, r in place. */
   corraladd(flat: Float64Array, k: number, dim: number, x: Float64Array, sides: Int32Array, side: number, lift: number, R: Float64Array, cap: number, r: Float64Array): number;
 }
 
