@@ -720,58 +720,14 @@ export class OverlapOracle {
   }
 }
 
-/**
- * Values per unordered pair of cluster ids, each stored once, in a Map of the pair's newer (larger) id: storing under
- * both ids doubled the work, and the older side's Map (a long-lived cluster checked against every newcomer) grew
- * large and cache-unfriendly. deleteAll(id) drops id's own Map; the entries about id in newer ids' Maps stay, marked
- * stale by a flag, so that lookups ignore them, and are purged only if id is ever stored under again (DirectProbe
- * reuses only a vetoed candidate's id, which is the newest, so that purge never runs there).
- */
-class PairMap<T> {
-  private byNewer: (Map<number, T> | undefined)[] = [];
-  private stale = new Uint8Array(0);
-
-  get(a: number, b: number): T | undefined {
-    const lo = a < b ? a : b;
-    if (lo < this.stale.length && this.stale[lo] === 1) return undefined;
-    return this.byNewer[a < b ? b : a]?.get(lo);
-  }
-
-  set(a: number, b: number, v: T): void {
-    const lo = a < b ? a : b;
-    const hi = a < b ? b : a;
-    if (lo < this.stale.length && this.stale[lo] === 1) this.purge(lo);
-    if (hi < this.stale.length && this.stale[hi] === 1) this.purge(hi);
-    let m = this.byNewer[hi];
-    if (!m) {
-      while (this.byNewer.length < hi) this.byNewer.push(undefined);
-      this.byNewer[hi] = m = new Map();
-    }
-    m.set(lo, v);
-  }
-
-  /** Removes every pair with id. */
-  deleteAll(id: number): void {
-    if (id < this.byNewer.length) this.byNewer[id] = undefined;
-    if (id + 1 >= this.byNewer.length) return; // no newer Map can hold an entry about id
-    if (id >= this.stale.length) {
-      const grown = new Uint8Array(Math.max(2 * this.stale.length, id + 1, 1024));
-      grown.set(this.stale);
-      this.stale = grown;
-    }
-    this.stale[id] = 1;
-  }
-
-  /** Drops the stale entries about id from the newer ids' Maps, before id is stored under again. */
-  private purge(id: number): void {
-    for (let hi = id + 1; hi < this.byNewer.length; hi++) this.byNewer[hi]?.delete(id);
-    this.stale[id] = 0;
-  }
-}
-
 /** Values by non-negative integer id in a plain array (ids are dense here: points, then merges). */
 class IdTable<T> {
   private items: (T | undefined)[] = [];
+
+  /** One past the largest id ever set. */
+  get length(): number {
+    return this.items.length;
+  }
 
   get(id: number): T | undefined {
     return this.items[id];
@@ -784,6 +740,52 @@ class IdTable<T> {
 
   delete(id: number): void {
     if (id < this.items.length) this.items[id] = undefined;
+  }
+}
+
+/**
+ * Values per unordered pair of cluster ids, each stored once, in a Map of the pair's newer (larger) id: storing under
+ * both ids doubled the work, and the older side's Map (a long-lived cluster checked against every newcomer) grew
+ * large and cache-unfriendly. deleteAll(id) drops id's own Map; the entries about id in newer ids' Maps stay, marked
+ * stale by a flag, so that lookups ignore them, and are purged only if id is ever stored under again (DirectProbe
+ * reuses only a vetoed candidate's id, which is the newest, so that purge never runs there).
+ */
+class PairMap<T> {
+  private byNewer = new IdTable<Map<number, T>>();
+  private stale = new Uint8Array(0);
+
+  get(a: number, b: number): T | undefined {
+    const lo = a < b ? a : b;
+    if (lo < this.stale.length && this.stale[lo] === 1) return undefined;
+    return this.byNewer.get(a < b ? b : a)?.get(lo);
+  }
+
+  set(a: number, b: number, v: T): void {
+    const lo = a < b ? a : b;
+    const hi = a < b ? b : a;
+    if (lo < this.stale.length && this.stale[lo] === 1) this.purge(lo);
+    if (hi < this.stale.length && this.stale[hi] === 1) this.purge(hi);
+    let m = this.byNewer.get(hi);
+    if (!m) this.byNewer.set(hi, (m = new Map()));
+    m.set(lo, v);
+  }
+
+  /** Removes every pair with id. */
+  deleteAll(id: number): void {
+    this.byNewer.delete(id);
+    if (id + 1 >= this.byNewer.length) return; // no newer Map can hold an entry about id
+    if (id >= this.stale.length) {
+      const grown = new Uint8Array(Math.max(2 * this.stale.length, id + 1, 1024));
+      grown.set(this.stale);
+      this.stale = grown;
+    }
+    this.stale[id] = 1;
+  }
+
+  /** Drops the stale entries about id from the newer ids' Maps, before id is stored under again. */
+  private purge(id: number): void {
+    for (let hi = id + 1; hi < this.byNewer.length; hi++) this.byNewer.get(hi)?.delete(id);
+    this.stale[id] = 0;
   }
 }
 

@@ -142,8 +142,9 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  * spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, rc, label, pc, nc, outSlot, outCd2, counts) -> n
  *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label differs from `label`,
  *   first the projection filter (the sum over j of (|pc[j] - proj[s*nd + j]| - 1e-12 (nc + norms[s]))^2, terms
- *   below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s summed in coordinate order in blocks of 32, abandoned
- *   when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300 (skipped). The slots that remain and their squared
+ *   below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s summed
+ *   in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
+ *   (skipped). The slots that remain and their squared
  *   distances go to outSlot[0..n), outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and
  *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
  */
