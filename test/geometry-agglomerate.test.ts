@@ -172,3 +172,19 @@ test("agglomerate inheritVetoes: a monotone veto gives the same merges with fewe
   assert.ok(runs[0].merges.length < n - 3, "the veto must bite");
   assert.ok(runs[1].proposals < runs[0].proposals, `proposals ${runs[1].proposals} vs ${runs[0].proposals}`);
 });
+
+test("agglomerate: first candidates from the BLAS kernel (labels over 512 clusters) give bit-identical merges", () => {
+  const rng = new Rng(41);
+  const n = 1500;
+  const dim = 24;
+  const m = makeMatrix(n, dim);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  // 60 copies of one row: more equal distances than the kernel's candidate room, so its full-scan fallback runs too.
+  for (let i = 1; i < 60; i++) m.data.copyWithin(i * 2 * dim, 0, dim);
+  const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
+  const veto = (a: AggCluster, b: AggCluster) => (a.id + 3 * b.id) % 17 !== 0;
+  const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
+  const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
+  assert.equal(nat.length, js.length);
+  nat.forEach((r, t) => assert.deepEqual(r, js[t], `merge ${t}`));
+});

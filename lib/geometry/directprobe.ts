@@ -34,6 +34,7 @@ import { FtgeoError } from "../util/errors";
 import { Progress, ProgressSink, silentSink } from "../util/progress";
 import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
+import { labelPairDirections, ProjectionIntervals } from "./intervals";
 import { checkLabels, Matrix } from "./matrix";
 import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool, VetoHint } from "./overlap";
 import { pca } from "./pca";
@@ -51,6 +52,11 @@ export interface DirectProbeOptions {
   inheritVetoes?: boolean;
   /** Test a re-proposed pair against its vetoed ancestor's witness first (default true; same answers, for tests). */
   vetoHints?: boolean;
+  /**
+   * Decide pairs by their projection intervals on the label-pair centroid directions before any per-point work
+   * (default true; intervals.ts). Exact: a pair is ruled out only where the hulls are farther apart than the tolerance.
+   */
+  intervals?: boolean;
 }
 
 export interface Cluster {
@@ -162,8 +168,14 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const n = m.n;
   const sink = opts.progress ?? silentSink();
   const oracle = new OverlapOracle(m, opts.hull);
+  let intervals: ProjectionIntervals | undefined;
+  if (opts.intervals !== false) {
+    const { directions, indexOf, maxLabel } = labelPairDirections(m, labels);
+    if (directions.length > 0 && maxLabel < 65536) intervals = new ProjectionIntervals(m, directions, indexOf, maxLabel);
+    oracle.useIntervals(intervals);
+  }
   const directions = spreadDirections(m);
-  const newPool = (): SpherePool => new SpherePool(m.dim, directions);
+  const newPool = (): SpherePool => new SpherePool(m.dim, directions, intervals);
   const labelSet = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const stats: DirectProbeStats = {
     ...oracle.stats,

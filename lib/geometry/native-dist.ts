@@ -33,6 +33,21 @@ export interface NativeDist {
     outCd2: Float64Array,
     counts: Float64Array,
   ): number;
+  /** intervals.ts's test over spherescan's output: drops the slots whose intervals are apart; returns how many are kept. */
+  ivfilter?(
+    iv: Float64Array,
+    D: number,
+    labels: Int32Array,
+    radii: Float64Array,
+    slots: Int32Array,
+    cd2s: Float64Array,
+    n: number,
+    civ: Float64Array,
+    rc: number,
+    firstDir: Int32Array,
+    tol: number,
+    err: number,
+  ): number;
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */

@@ -10,6 +10,7 @@
  */
 import { hullDistance, HullOptions } from "./hull";
 import { extremeProjection, Matrix } from "./matrix";
+import { ProjectionIntervals } from "./intervals";
 import { loadNativeDist, NativeDist } from "./native-dist";
 
 export interface ClusterGeom {
@@ -23,6 +24,8 @@ export interface ClusterGeom {
   radius: number;
   /** Ids of the two clusters this one was merged from, if any. */
   children?: [number, number];
+  /** Projection intervals (intervals.ts), once computed. */
+  intervals?: Float64Array;
 }
 
 interface Cert {
@@ -87,6 +90,8 @@ export interface OverlapStats {
   lpSeconds: number;
   /** Hull solves that the exact corral method decided without falling back to MDM iterations and the LP. */
   corralDecided: number;
+  /** Pairs whose bounding spheres meet but whose projection intervals are apart (intervals.ts): separated. */
+  intervalSkips: number;
 }
 
 export interface GeomOptions {
@@ -165,12 +170,15 @@ export class SpherePool {
   proj = new Float64Array(0);
   norms = new Float64Array(0);
   geoms: ClusterGeom[] = [];
+  /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
+  iv = new Float64Array(0);
   private slotOf = new Map<number, number>();
   readonly directions: Float64Array[];
 
   constructor(
     readonly dim: number,
     directions: Float64Array[] = [],
+    readonly intervals?: ProjectionIntervals,
   ) {
     if (directions.length > 64) throw new RangeError(`SpherePool: at most 64 directions (got ${directions.length})`);
     for (const [j, u] of directions.entries()) {
@@ -220,6 +228,11 @@ export class SpherePool {
       this.radii = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.radii[i] : 0));
       this.norms = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.norms[i] : 0));
       this.labels = Int32Array.from({ length: cap }, (_, i) => (i < this.size ? this.labels[i] : 0));
+      if (this.intervals) {
+        const iv = new Float64Array(cap * 2 * this.intervals.size);
+        iv.set(this.iv);
+        this.iv = iv;
+      }
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
@@ -228,6 +241,7 @@ export class SpherePool {
     this.labels[s] = g.label;
     this.geoms[s] = g;
     this.slotOf.set(g.id, s);
+    if (this.intervals) this.iv.set(this.intervals.of(g), s * 2 * this.intervals.size);
   }
 
   remove(id: number): void {
@@ -244,6 +258,10 @@ export class SpherePool {
       this.labels[s] = this.labels[last];
       this.geoms[s] = this.geoms[last];
       this.slotOf.set(this.geoms[s].id, s);
+      if (this.intervals) {
+        const w = 2 * this.intervals.size;
+        this.iv.copyWithin(s * w, last * w, (last + 1) * w);
+      }
     }
     this.geoms.length = last;
     this.slotOf.delete(id);
@@ -268,6 +286,7 @@ export class OverlapOracle {
     lpSolves: 0,
     lpSeconds: 0,
     corralDecided: 0,
+    intervalSkips: 0,
   };
   private certs = new PairMap<Cert>();
   private witnessesByPoint = new Map<number, Witness[]>();
@@ -281,6 +300,7 @@ export class OverlapOracle {
   /** The native sphere scan's output buffers (slots left after the partial distance, their squared distances). */
   private scanSlots = new Int32Array(0);
   private scanCd2 = new Float64Array(0);
+  private intervals: ProjectionIntervals | undefined;
 
   constructor(
     private readonly m: Matrix,
@@ -300,6 +320,20 @@ export class OverlapOracle {
    */
   register(clusters: Iterable<ClusterGeom>): void {
     for (const c of clusters) if (this.geoms.get(c.id) === undefined) this.geoms.set(c.id, c);
+  }
+
+  /** Decide pairs whose spheres meet by their projection intervals first (none by default). */
+  useIntervals(iv: ProjectionIntervals | undefined): void {
+    this.intervals = iv;
+  }
+
+  /** c's projection intervals (from its registered children when it has them). */
+  private intervalsOf(c: ClusterGeom): Float64Array {
+    const iv = this.intervals!;
+    const ch = c.children;
+    const a = ch && this.geoms.get(ch[0]);
+    const b = ch && this.geoms.get(ch[1]);
+    return iv.of(c, a && b ? [a, b] : undefined);
   }
 
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
@@ -367,10 +401,11 @@ export class OverlapOracle {
       }
     }
     ensureRadius(this.m, c);
+    if (this.intervals) this.intervalsOf(c); // from the children (the pool computes missing ones from the members)
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
-    if (others instanceof SpherePool) this.scanPool(c, others, candidates, narrow);
+    if (others instanceof SpherePool) this.scanPool(c, others, candidates, narrow, witnessTargets);
     else for (const x of others) {
       this.stats.checks++;
       const sg = sphereGap(c, x, dim);
@@ -379,6 +414,7 @@ export class OverlapOracle {
         continue;
       }
       const { gap, cd } = sg;
+      if (!witnessTargets.has(x.id) && this.intervalsApart(c, x, cd)) continue;
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
@@ -528,7 +564,13 @@ export class OverlapOracle {
   }
 
   /** sphereGap over the pool's clusters of other labels (the same arithmetic on the flat copies of the centres). */
-  private scanPool(c: ClusterGeom, pool: SpherePool, candidates: { x: ClusterGeom; gap: number; cd: number }[], narrow?: (x: ClusterGeom) => boolean): void {
+  private scanPool(
+    c: ClusterGeom,
+    pool: SpherePool,
+    candidates: { x: ClusterGeom; gap: number; cd: number }[],
+    narrow?: (x: ClusterGeom) => boolean,
+    witnessed?: Map<number, unknown>,
+  ): void {
     const dim = this.m.dim;
     const { centres, radii, labels, proj, norms } = pool;
     const cc = c.centre;
@@ -539,6 +581,7 @@ export class OverlapOracle {
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
+    let ivDone = false; // the native kernel applied the interval test already
     // The exact sphere test on a slot that survived the filters: a candidate, or one more skip.
     const consider = (s: number, cd2: number) => {
       const cd = Math.sqrt(cd2);
@@ -549,6 +592,8 @@ export class OverlapOracle {
       }
       const x = pool.geoms[s];
       if (narrow && !narrow(x)) return;
+      // A witnessed overlap is returned as such (firstOverlap), never ruled out by the intervals' tolerance.
+      if (!ivDone && !witnessed?.has(x.id) && this.intervalsApart(c, x, cd)) return;
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     };
@@ -562,10 +607,19 @@ export class OverlapOracle {
       const slots = this.scanSlots;
       const cd2s = this.scanCd2;
       const counts = new Float64Array(3);
-      const n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      let n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
+      const iv = this.intervals;
+      if (iv && pool.intervals === iv && native.ivfilter && !witnessed?.size) {
+        // consider's interval test in the kernel (witness targets, which it must not rule out, are none here).
+        const kept = native.ivfilter(pool.iv, iv.size, labels, radii, slots, cd2s, n, this.intervalsOf(c), rc, iv.firstDirTable(c.label), this.overlapTol, iv.err);
+        this.stats.intervalSkips += n - kept;
+        iv.decided += n - kept;
+        n = kept;
+        ivDone = true;
+      }
       for (let i = 0; i < n; i++) consider(slots[i], cd2s[i]);
     }
     for (let s = 0; s < (native ? 0 : pool.size); s++) {
@@ -602,6 +656,15 @@ export class OverlapOracle {
     this.stats.checks += checks;
     this.stats.sphereSkips += skips + projSkips;
     this.stats.projectionSkips += projSkips;
+  }
+
+  /** True if c's and x's projection intervals prove them separated (spheres meeting at centre distance cd). */
+  private intervalsApart(c: ClusterGeom, x: ClusterGeom, cd: number): boolean {
+    const iv = this.intervals;
+    if (!iv) return false;
+    if (!iv.apart(c, x, this.intervalsOf(c), this.intervalsOf(x), this.overlapTol * (cd + c.radius + x.radius))) return false;
+    this.stats.intervalSkips++;
+    return true;
   }
 
   /** Separated-or-not for one pair, through the solver (and its caches). */

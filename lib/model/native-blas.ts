@@ -31,6 +31,12 @@ export interface NativeBlas {
   probeAdam?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, alpha: number, inv: number, lrT: number): number;
   /** Masked-LM loss on the wasm heap: returns the summed loss, writes the mean loss's gradient (lib/pretrain/mlm.ts). */
   mlmSoftmaxXent?(heap: ArrayBuffer, xOff: number, labelsOff: number, gradOff: number, n: number, V: number): number;
+  /**
+   * Candidates for every listed row's K nearest among the other listed rows of cen (dgemm, with a proven margin over
+   * the exact sums; lib/geometry/agglomerate.ts): outSlots[i * C ..] and outCount[i] (-1: more than C). Absent from
+   * older builds.
+   */
+  knncand?(cen: Float64Array, dim: number, rows: Int32Array, K: number, C: number, outSlots: Int32Array, outCount: Int32Array): void;
   threads(set?: number): number;
   gelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number): void;
   geluGrad(heap: ArrayBuffer, xOff: number, dyOff: number, outOff: number, n: number): void;

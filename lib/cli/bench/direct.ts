@@ -36,6 +36,7 @@ export const options: OptionTable = [
     default: "20",
   },
   { name: "limit", type: "string", value: "N", help: "seeded subset of N examples (quick runs)" },
+  { name: "no-intervals", type: "boolean", help: "without the projection-interval filter (to measure what it saves)" },
   {
     name: "out",
     type: "string",
@@ -45,7 +46,7 @@ export const options: OptionTable = [
 ];
 
 export const usage = `usage: ftgeo bench direct [--cases psfxn,pos] [--model-mini M] [--model-tiny M] [--synthetic]
-                         [--reference-pairs 20] [--limit N] [--out FILE]
+                         [--reference-pairs 20] [--limit N] [--no-intervals] [--out FILE]
 
 Runs DirectProbe on ps-fxn train (4,282 points) at the last layer of a BERT-mini-shaped model and on pos train
 (204,585 points, 17 labels) at the last layer of a BERT-tiny-shaped model, and prints per case: clusters vs
@@ -131,7 +132,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       const tLoad = performance.now();
       const cpu0 = process.cpuUsage();
-      const r = directProbe(m, labels, { progress });
+      const r = directProbe(m, labels, { progress, intervals: !values["no-intervals"] });
       const seconds = (performance.now() - tLoad) / 1000;
       const cpu = process.cpuUsage(cpu0);
       // On a shared machine wall time includes waiting for a core: report the process's own CPU time too.
@@ -173,6 +174,7 @@ export async function run(argv: string[]): Promise<number> {
         checks: s.checks,
         sphereSkips: s.sphereSkips,
         projectionSkips: s.projectionSkips,
+        intervalSkips: s.intervalSkips,
         cacheHits: { exactPair: s.certHits, extendedHyperplane: s.certExtensions, overlapWitness: s.witnessHits },
         centroidDirectionSeparations: s.centroidDirection,
         uncheckedMerges: s.uncheckedMerges,

@@ -214,6 +214,60 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * ivfilter(iv, D, labels, radii, slots, cd2s, n, civ, rc, firstDir, tol, err) -> kept
+ *   intervals.ts's ProjectionIntervals.apart over spherescan's output: slot s = slots[i] (at squared centre distance
+ *   cd2s[i]) is dropped when on some direction j (firstDir[labels[s]] first when that is a direction, then the others
+ *   in order) its interval [iv[s*2D + j], iv[s*2D + D + j]] and c's [civ[j], civ[D + j]] are apart by more than
+ *   tol (sqrt(cd2s[i]) + rc + radii[s]) (1 + 1e-9) + 2 err; slots whose spheres do not meet (sqrt(cd2s[i]) - rc -
+ *   radii[s] >= 0) are kept, for the caller's sphere test. The slots kept are compacted in order in slots and cd2s.
+ *   Same expressions as the JS test, so the same answers.
+ */
+static napi_value ivfilter(napi_env env, napi_callback_info info) {
+  FtgeoArg arg[12];
+  if (!kernelArgs(env, info, "ftgeo_dist.ivfilter", "dzididzdninn", arg)) return NULL;
+  double *iv = arg[0].f64, *radii = arg[3].f64, *cd2s = arg[5].f64, *civ = arg[7].f64, rc = arg[8].number, tol = arg[10].number, err = arg[11].number;
+  int32_t *labels = arg[2].i32, *slots = arg[4].i32, *firstDir = arg[9].i32, D = arg[1].integer, n = arg[6].integer;
+  size_t liv = arg[0].len, ll = arg[2].len, lr = arg[3].len, lfd = arg[9].len;
+  if (!fitsFor(env, !(D < 0 || n < 0 || (size_t)n > arg[4].len || (size_t)n > arg[5].len || (size_t)2 * D > arg[7].len),
+               "ftgeo_dist.ivfilter", "an array is shorter than n or 2 D require"))
+    return NULL;
+  int32_t kept = 0;
+  for (int32_t i = 0; i < n; i++) {
+    const int32_t s = slots[i];
+    if (s < 0 || (size_t)s >= ll || (size_t)s >= lr || ((size_t)s + 1) * 2 * D > liv) {
+      napi_throw_range_error(env, NULL, "ftgeo_dist.ivfilter: a slot is outside labels, radii or iv");
+      return NULL;
+    }
+    const double cd = sqrt(cd2s[i]);
+    // Spheres that do not meet are consider's to count as skipped: kept.
+    const int apartSpheres = cd - rc - radii[s] >= 0;
+    const double need = tol * (cd + rc + radii[s]) * (1 + 1e-9) + 2 * err;
+    const double *x = iv + (size_t)s * 2 * D;
+    const int32_t l = labels[s];
+    const int32_t first = l >= 0 && (size_t)l < lfd ? firstDir[l] : -1;
+    int apart = 0;
+    if (apartSpheres) {
+      slots[kept] = s;
+      cd2s[kept] = cd2s[i];
+      kept++;
+      continue;
+    }
+    if (first >= 0 && first < D) apart = x[first] - civ[D + first] > need || civ[first] - x[D + first] > need;
+    for (int32_t j = 0; j < D && !apart; j++) {
+      if (j == first) continue;
+      apart = x[j] - civ[D + j] > need || civ[j] - x[D + j] > need;
+    }
+    if (apart) continue;
+    slots[kept] = s;
+    cd2s[kept] = cd2s[i];
+    kept++;
+  }
+  napi_value result;
+  napi_create_int32(env, kept, &result);
+  return result;
+}
+
+/*
  * corraladd(flat, k, dim, x, sides, side, lift, R, cap, r) -> rr
  *   corral.ts's Corral.add up to the pivot: r[i] = the lifted product of x with member i (flat row i; even
  *   coordinates into s0, odd into s1, the odd tail into s0; ((s0 + s1) * side) * sides[i], plus lift on the same
@@ -314,6 +368,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
+    {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
     {"sqdevsum", NULL, sqdevsum, NULL, NULL, NULL, napi_default, NULL},
     {"combine", NULL, combine, NULL, NULL, NULL, napi_default, NULL},

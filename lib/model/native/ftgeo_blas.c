@@ -12,6 +12,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ftgeo_args.h"
 
@@ -373,6 +374,108 @@ static napi_value mlmSoftmaxXent(napi_env env, napi_callback_info info) {
   return out;
 }
 
+
+/*
+ * knncand(cen, dim, rows, K, C, outSlots, outCount)
+ *   Candidates for each listed row's K nearest (squared Euclidean) among the other listed rows of cen (row-major
+ *   float64, row length dim), for centroid linkage's first scan (lib/geometry/agglomerate.ts). Distances come from
+ *   |x|^2 + |y|^2 - 2 x.y with the products in blocks through dgemm, which differ from the exactly summed distances by
+ *   at most e = (dim + 16) 2^-51 (|x| + max |y|)^2; every row whose approximate distance is at most the K-th smallest
+ *   approximate one plus 2 e is a candidate. That set holds every row whose exact distance can be among the K
+ *   smallest, so the caller, recomputing exact distances over the candidates only, finds the same K nearest as a
+ *   full exact scan. outSlots[i*C ..] gets row i's candidates (as values of rows), outCount[i] their number, or -1 if
+ *   there were more than C (the caller then scans that row in full).
+ */
+static napi_value knncand(napi_env env, napi_callback_info info) {
+  FtgeoArg arg[7];
+  if (!kernelArgs(env, info, "ftgeo_blas.knncand", "dzizzii", arg)) return NULL;
+  const double *cen = arg[0].f64;
+  const int32_t dim = arg[1].integer, K = arg[3].integer, C = arg[4].integer;
+  const int32_t *rows = arg[2].i32;
+  int32_t *outSlots = arg[5].i32, *outCount = arg[6].i32;
+  const int64_t L = (int64_t)arg[2].len;
+  if (!fitsFor(env, !(dim <= 0 || K < 1 || C < K || (size_t)(L * C) > arg[5].len || (size_t)L > arg[6].len), "ftgeo_blas.knncand",
+               "K >= 1, C >= K, outSlots of rows x C and outCount of rows values"))
+    return NULL;
+  for (int64_t i = 0; i < L; i++) {
+    if (rows[i] < 0 || (size_t)(rows[i] + 1) * dim > arg[0].len) {
+      napi_throw_range_error(env, NULL, "ftgeo_blas.knncand: a row is outside cen");
+      return NULL;
+    }
+  }
+  if (L == 0) return NULL;
+  const int64_t B = 256;
+  double *X = malloc(sizeof(double) * L * dim);
+  double *nrm = malloc(sizeof(double) * L);
+  double *G = malloc(sizeof(double) * B * L);
+  double *heap = malloc(sizeof(double) * K);
+  if (!X || !nrm || !G || !heap) {
+    free(X), free(nrm), free(G), free(heap);
+    napi_throw_error(env, NULL, "ftgeo_blas.knncand: out of memory");
+    return NULL;
+  }
+  double maxNorm = 0;
+  for (int64_t i = 0; i < L; i++) {
+    memcpy(X + i * dim, cen + (size_t)rows[i] * dim, sizeof(double) * dim);
+    double s = 0;
+    for (int32_t k = 0; k < dim; k++) s += X[i * dim + k] * X[i * dim + k];
+    nrm[i] = s;
+    if (sqrt(s) > maxNorm) maxNorm = sqrt(s);
+  }
+  for (int64_t i0 = 0; i0 < L; i0 += B) {
+    const int64_t nb = L - i0 < B ? L - i0 : B;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)L, dim, 1.0, X + i0 * dim, dim, X, dim, 0.0, G, (int)L);
+    for (int64_t r = 0; r < nb; r++) {
+      const int64_t i = i0 + r;
+      const double *g = G + r * L;
+      int32_t *out = outSlots + i * C;
+      if (L - 1 <= K) {
+        int32_t c = 0;
+        for (int64_t j = 0; j < L; j++) if (j != i) out[c++] = rows[j];
+        outCount[i] = c;
+        continue;
+      }
+      // The K smallest approximate distances in a max-heap; heap[0] is the K-th smallest at the end.
+      int32_t h = 0;
+      for (int64_t j = 0; j < L; j++) {
+        if (j == i) continue;
+        const double a = nrm[i] + nrm[j] - 2 * g[j];
+        if (h < K) {
+          int32_t c = h++;
+          while (c > 0 && heap[(c - 1) / 2] < a) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
+          heap[c] = a;
+        } else if (a < heap[0]) {
+          int32_t c = 0;
+          for (;;) {
+            int32_t l = 2 * c + 1, big = c;
+            double v = a;
+            if (l < K && heap[l] > v) big = l, v = heap[l];
+            if (l + 1 < K && heap[l + 1] > v) big = l + 1;
+            if (big == c) break;
+            heap[c] = heap[big];
+            c = big;
+          }
+          heap[c] = a;
+        }
+      }
+      const double ni = sqrt(nrm[i]) + maxNorm;
+      const double e = (dim + 16) * ldexp(1.0, -51) * ni * ni;
+      const double limit = heap[0] + 2 * e;
+      int32_t c = 0;
+      for (int64_t j = 0; j < L && c <= C; j++) {
+        if (j == i) continue;
+        if (nrm[i] + nrm[j] - 2 * g[j] <= limit) {
+          if (c < C) out[c] = rows[j];
+          c++;
+        }
+      }
+      outCount[i] = c > C ? -1 : c;
+    }
+  }
+  free(X), free(nrm), free(G), free(heap);
+  return NULL;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -393,7 +496,7 @@ static napi_value init(napi_env env, napi_value exports) {
   const napi_property_descriptor fns[] = {
       EXPORT(sgemm),        EXPORT(sgemmArrays),       EXPORT(gelu),             EXPORT(geluGrad),
       EXPORT(probeGather),  EXPORT(probeBiasAct),      EXPORT(probeReluBackward), EXPORT(probeSoftmaxXent),
-      EXPORT(probeAdam),    EXPORT(threads),            EXPORT(mlmSoftmaxXent),
+      EXPORT(probeAdam),    EXPORT(threads),            EXPORT(mlmSoftmaxXent),  EXPORT(knncand),
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
   return exports;
