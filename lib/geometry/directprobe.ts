@@ -175,7 +175,9 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     oracle.useIntervals(intervals);
   }
   const directions = spreadDirections(m);
-  const newPool = (): SpherePool => new SpherePool(m.dim, directions, intervals);
+  // Projection intervals only in checked merging's pool: a search state's pool would hold them for every cluster of
+  // the state (hundreds of MB each on full POS) to decide the pairs of its few new clusters.
+  const newPool = (withIntervals = false): SpherePool => new SpherePool(m.dim, directions, withIntervals ? intervals : undefined);
   const labelSet = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const stats: DirectProbeStats = {
     ...oracle.stats,
@@ -210,7 +212,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   } else if (opts.strategy === "forward") {
     t = performance.now();
     const singles = Array.from({ length: n }, (_, i) => geomOf(m, i, labels[i], Int32Array.of(i)));
-    final = checkedMerging(m, oracle, newPool(), singles, n + labelSet.length, stats, sink, opts);
+    final = checkedMerging(m, oracle, newPool(true), singles, n + labelSet.length, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   } else {
     // 2. The unchecked sequence: per-label centroid linkage, interleaved by merge distance.
@@ -261,7 +263,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     // 4. Checked merging from the last state without overlap.
     t = performance.now();
     const start = buildState(m, labels, global, good);
-    final = checkedMerging(m, oracle, newPool(), start.clusters, firstIdAfter, stats, sink, opts);
+    final = checkedMerging(m, oracle, newPool(true), start.clusters, firstIdAfter, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   }
 

@@ -13,7 +13,7 @@ import { ClusterGeom } from "./overlap";
 import { Matrix, projectRows } from "./matrix";
 
 export class ProjectionIntervals {
-  /** Projections, direction-major: proj[j * n + p] = u_j . row p (dotRow's sums). */
+  /** Projections, point-major: proj[p * D + j] = u_j . row p (dotRow's sums). */
   private readonly proj: Float64Array;
   /** Bound on the rounding of one computed projection (all of them). */
   readonly err: number;
@@ -41,9 +41,14 @@ export class ProjectionIntervals {
       for (let k = 0; k < u.length; k++) n2 += u[k] * u[k];
       if (!(Math.abs(Math.sqrt(n2) - 1) <= 1e-12)) throw new RangeError(`ProjectionIntervals: direction ${j} is not a unit vector (norm ${Math.sqrt(n2)})`);
     }
+    // Computed per direction (the native kernel), kept point-major: a cluster's intervals read its members' rows.
     this.proj = new Float64Array(D * n);
     const all = Int32Array.from({ length: n }, (_, i) => i);
-    for (let j = 0; j < D; j++) projectRows(m, all, directions[j], this.proj.subarray(j * n, (j + 1) * n));
+    const column = new Float64Array(n);
+    for (let j = 0; j < D; j++) {
+      projectRows(m, all, directions[j], column);
+      for (let p = 0; p < n; p++) this.proj[p * D + j] = column[p];
+    }
     // A computed u.x differs from the true one by at most dim * 2^-53 * |u| |x| (|u| = 1 within 1e-12).
     let maxNorm2 = 0;
     for (let p = 0; p < n; p++) {
@@ -68,19 +73,16 @@ export class ProjectionIntervals {
         iv[D + j] = Math.max(a[D + j], b[D + j]);
       }
     } else {
-      const n = this.m.n;
       const mem = g.members;
-      for (let j = 0; j < D; j++) {
-        const o = j * n;
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let i = 0; i < mem.length; i++) {
-          const v = this.proj[o + mem[i]];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
+      iv.fill(Infinity, 0, D);
+      iv.fill(-Infinity, D, 2 * D);
+      for (let i = 0; i < mem.length; i++) {
+        const o = mem[i] * D;
+        for (let j = 0; j < D; j++) {
+          const v = this.proj[o + j];
+          if (v < iv[j]) iv[j] = v;
+          if (v > iv[D + j]) iv[D + j] = v;
         }
-        iv[j] = lo;
-        iv[D + j] = hi;
       }
     }
     g.intervals = iv;

@@ -401,7 +401,6 @@ export class OverlapOracle {
       }
     }
     ensureRadius(this.m, c);
-    if (this.intervals) this.intervalsOf(c); // from the children (the pool computes missing ones from the members)
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
     const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
@@ -414,7 +413,6 @@ export class OverlapOracle {
         continue;
       }
       const { gap, cd } = sg;
-      if (!witnessTargets.has(x.id) && this.intervalsApart(c, x, cd)) continue;
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     }
@@ -581,7 +579,10 @@ export class OverlapOracle {
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
-    let ivDone = false; // the native kernel applied the interval test already
+    // The interval test when the pool keeps the oracle's intervals: in the native kernel if built, else in consider.
+    const iv = pool.intervals !== undefined && pool.intervals === this.intervals ? pool.intervals : undefined;
+    const civ = iv ? this.intervalsOf(c) : undefined;
+    let ivDone = iv === undefined;
     // The exact sphere test on a slot that survived the filters: a candidate, or one more skip.
     const consider = (s: number, cd2: number) => {
       const cd = Math.sqrt(cd2);
@@ -611,10 +612,9 @@ export class OverlapOracle {
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
-      const iv = this.intervals;
-      if (iv && pool.intervals === iv && native.ivfilter && !witnessed?.size) {
+      if (iv && civ && native.ivfilter && !witnessed?.size) {
         // consider's interval test in the kernel (witness targets, which it must not rule out, are none here).
-        const kept = native.ivfilter(pool.iv, iv.size, labels, radii, slots, cd2s, n, this.intervalsOf(c), rc, iv.firstDirTable(c.label), this.overlapTol, iv.err);
+        const kept = native.ivfilter(pool.iv, iv.size, labels, radii, slots, cd2s, n, civ, rc, iv.firstDirTable(c.label), this.overlapTol, iv.err);
         this.stats.intervalSkips += n - kept;
         iv.decided += n - kept;
         n = kept;
