@@ -48,6 +48,27 @@ export interface NativeDist {
     tol: number,
     err: number,
   ): number;
+  /** spherescan over the listed slots only (list[0..count)). */
+  spherescanlist?(
+    centres: Float64Array,
+    radii: Float64Array,
+    labels: Int32Array,
+    proj: Float64Array,
+    norms: Float64Array,
+    size: number,
+    dim: number,
+    nd: number,
+    c: Float64Array,
+    rc: number,
+    label: number,
+    pc: Float64Array,
+    nc: number,
+    outSlot: Int32Array,
+    outCd2: Float64Array,
+    counts: Float64Array,
+    list: Int32Array,
+    count: number,
+  ): number;
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */
