@@ -220,6 +220,27 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     return true;
   };
 
+  // The native scan's float32 copy of the centroids and their norms (mergescan's estimates; see recompute below).
+  const scan = native?.mergescan && dim % 2 === 0 ? native : null;
+  const cen32 = new Float32Array(scan ? N * dim : 0);
+  const norms = new Float64Array(scan ? N : 0);
+  const mirror = (slot: number): void => {
+    const o = slot * dim;
+    let n2 = 0;
+    for (let k = 0; k < dim; k++) {
+      cen32[o + k] = cen[o + k];
+      n2 += cen[o + k] * cen[o + k];
+    }
+    norms[slot] = Math.sqrt(n2);
+  };
+  if (scan) for (let slot = 0; slot < N; slot++) mirror(slot);
+  const scanPos = new Int32Array(scan ? Math.max(1, ...listLen) : 0);
+  const scanD = new Float64Array(scanPos.length);
+  const mark = new Int32Array(scan ? N : 0);
+  /** mergescan over slot q's label list (mode 0 after merging ids aId and bId, mode 1 a rescan); returns the count. */
+  const scanNative = (q: number, list: Int32Array, len: number, mode: number, aId: number, bId: number): number =>
+    scan!.mergescan!(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, scanPos, scanD);
+
   const heap = new KeyHeap();
   const setKey = (slot: number, partner: number, key: number): void => {
     nnId[slot] = partner;
@@ -310,6 +331,23 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     const list = lists[li];
     const len = listLen[li];
     topStart(slot);
+    if (scan) {
+      // The kernel leaves out the slot itself and its rejected partners (marked), and the slots its estimate rules
+      // out (they could not enter the K nearest); the rest are offered in list order, as below.
+      const marked: number[] = [slot];
+      if (rej) {
+        for (const id of rej) {
+          const t = slotOf.get(id);
+          if (t !== undefined) marked.push(t);
+        }
+      }
+      for (const t of marked) mark[t] = 1;
+      const n = scanNative(slot, list, len, 1, -3, -3);
+      for (const t of marked) mark[t] = 0;
+      for (let i = 0; i < n; i++) topOffer(slot, idAt[list[scanPos[i]]], scanD[i]);
+      topFinish(slot);
+      return;
+    }
     const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const other = list[t];
@@ -469,6 +507,23 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     const list = lists[li];
     const len = listLen[li];
     topStart(slot);
+    if (scan) mirror(slot);
+    if (scan && !rejM) {
+      // The kernel resets the partners of a and b, and computes the exact distances that can change something below
+      // (the others would leave every candidate list, key and the merged cluster's K nearest as they are).
+      const n = scanNative(slot, list, len, 0, a.id, b.id);
+      for (let i = 0; i < n; i++) {
+        const x = list[scanPos[i]];
+        const dx = scanD[i];
+        if (dx < radius[x]) addCandidate(x, merged.id, dx);
+        topOffer(slot, idAt[x], dx);
+        if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
+      }
+      addToList(slot, li);
+      topFinish(slot);
+      opts.onMerge?.(rec, slotOf.size);
+      continue;
+    }
     const nat = fill(slot, list, 0, len);
     for (let t = 0; t < len; t++) {
       const x = list[t];

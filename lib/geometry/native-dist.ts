@@ -69,6 +69,26 @@ export interface NativeDist {
     list: Int32Array,
     count: number,
   ): number;
+  /** agglomerate.ts's scan of a label list, exact distances only where a float32 estimate cannot rule them out (ftgeo_dist.c). */
+  mergescan?(
+    cen: Float64Array,
+    cen32: Float32Array,
+    dim: number,
+    q: number,
+    list: Int32Array,
+    len: number,
+    norms: Float64Array,
+    nnId: Float64Array,
+    mind: Float64Array,
+    radius: Float64Array,
+    K: number,
+    aId: number,
+    bId: number,
+    mode: number,
+    mark: Int32Array,
+    outPos: Int32Array,
+    outD: Float64Array,
+  ): number;
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */

@@ -393,6 +393,119 @@ static napi_value combine(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* sqdists' sum for one pair of rows (even and odd coordinates in two accumulators, then added). */
+static inline double sqdist1(const double *a, const double *b, int32_t dim) {
+  double e = 0, o = 0;
+  for (int32_t k = 0; k < dim; k += 2) {
+    const double u = a[k] - b[k], v = a[k + 1] - b[k + 1];
+    e += u * u;
+    o += v * v;
+  }
+  return e + o;
+}
+
+/* Squared distance of two float32 rows in float32, eight accumulators (any order: only an estimate, bounded below). */
+static inline float sqdist32(const float *a, const float *b, int32_t dim) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int32_t k = 0;
+  for (; k + 8 <= dim; k += 8)
+    for (int32_t j = 0; j < 8; j++) {
+      const float u = a[k + j] - b[k + j];
+      acc[j] += u * u;
+    }
+  for (; k < dim; k++) acc[0] += (a[k] - b[k]) * (a[k] - b[k]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/*
+ * mergescan(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, outPos, outD) -> n
+ *   agglomerate.ts's scan of a label's slots list[0..len) from slot q, computing the exact distance (sqdists' sum
+ *   over cen) only where it can matter. The limit for slot x is the K-th smallest exact distance computed so far in
+ *   this scan (topOffer's limit then; infinite before K), and in mode 0 (after a merge) also mind[x] and radius[x].
+ *   x is skipped when the float32 estimate over cen32 (cen rounded to float) proves its distance above the limit:
+ *   with S the estimate, sqrt(S / (1 + (dim/8 + 4) 2^-23)) - 1.01 * 2^-23 (|q| + |x|) (norms: the centroids' norms)
+ *   - 1e-17 is a lower bound of the true distance (the rounding of the rows moves it by at most 2^-24 (|q| + |x|),
+ *   the float sums by the relative factor, underflow by less than 1e-17), and it must exceed sqrt(limit) (1 + 1e-12);
+ *   an estimate that overflowed decides nothing. Mode 0 first sets nnId[x] = -1
+ *   where it is aId or bId, and never skips x with nnId[x] = -2; mode 1 (a rescan) leaves out slots with
+ *   mark[x] != 0. The positions t and exact distances of the slots computed go to outPos[0..n), outD[0..n).
+ */
+static napi_value mergescan(napi_env env, napi_callback_info info) {
+  const char *kernel = "ftgeo_dist.mergescan";
+  FtgeoArg arg[17];
+  if (!kernelArgs(env, info, kernel, "dfzzizddddznnziid", arg)) return NULL;
+  const double *cen = arg[0].f64, *norms = arg[6].f64, *mind = arg[8].f64, *radius = arg[9].f64;
+  const float *cen32 = arg[1].f32;
+  double *nnId = arg[7].f64, *outD = arg[16].f64, aId = arg[11].number, bId = arg[12].number;
+  const int32_t *list = arg[4].i32, *mark = arg[14].i32;
+  int32_t *outPos = arg[15].i32, dim = arg[2].integer, q = arg[3].integer, len = arg[5].integer;
+  const int32_t K = arg[10].integer, mode = arg[13].integer;
+  const size_t N = arg[6].len;
+  if (!fitsFor(env, !(dim <= 0 || dim % 2 != 0 || K < 1 || K > 64 || len < 0 || (size_t)len > arg[4].len || q < 0 || (size_t)q >= N ||
+                      N * dim > arg[0].len || N * dim > arg[1].len || N > arg[7].len || N > arg[8].len || N > arg[9].len ||
+                      (mode == 1 && N > arg[14].len) || (size_t)len > arg[15].len || (size_t)len > arg[16].len),
+               kernel, "dim even, 1 <= K <= 64, q and the listed slots below norms' length, the per-slot arrays that long"))
+    return NULL;
+  for (int32_t t = 0; t < len; t++) {
+    if (!fitsFor(env, !(list[t] < 0 || (size_t)list[t] >= N), kernel, "a slot in list is outside the per-slot arrays")) return NULL;
+  }
+  const double *a = cen + (size_t)q * dim;
+  const float *a32 = cen32 + (size_t)q * dim;
+  const double nq = norms[q];
+  const double shrink = 1.0 / (1 + (dim / 8 + 4) * ldexp(1.0, -23));
+  const double shift = 1.01 * ldexp(1.0, -23);
+  double heap[64]; /* the K smallest exact distances computed, as a max-heap */
+  int32_t h = 0, n = 0;
+  const int32_t ahead = 8, lineFloats = 16;
+  for (int32_t t = 0; t < len; t++) {
+    const int32_t x = list[t];
+    // The slots come in no memory order: fetch the rows a few slots ahead (latency, not bandwidth, bounds this loop).
+    if (t + ahead < len) {
+      const float *next = cen32 + (size_t)list[t + ahead] * dim;
+      for (int32_t k = 0; k < dim; k += lineFloats) __builtin_prefetch(next + k);
+    }
+    if (mode == 1 && mark[x]) continue;
+    int must = 0;
+    double limit = h < K ? INFINITY : heap[0];
+    if (mode == 0) {
+      if (nnId[x] == aId || nnId[x] == bId) nnId[x] = -1;
+      must = nnId[x] == -2;
+      if (mind[x] > limit) limit = mind[x];
+      if (radius[x] > limit) limit = radius[x];
+    }
+    if (!must && limit < INFINITY) {
+      const double est = (double)sqdist32(a32, cen32 + (size_t)x * dim, dim);
+      // 1e-17: what float32 underflow in the squares could hide (dim terms below 1e-38 each).
+      const double low = sqrt(est * shrink) - shift * (nq + norms[x]) - 1e-17;
+      if (isfinite(est) && low > 0 && low > sqrt(limit) * (1 + 1e-12)) continue;
+    }
+    const double d = sqdist1(a, cen + (size_t)x * dim, dim);
+    outPos[n] = t;
+    outD[n] = d;
+    n++;
+    if (h < K) {
+      int32_t c = h++;
+      while (c > 0 && heap[(c - 1) / 2] < d) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
+      heap[c] = d;
+    } else if (d < heap[0]) {
+      int32_t c = 0;
+      for (;;) {
+        int32_t l = 2 * c + 1, big = c;
+        double v = d;
+        if (l < K && heap[l] > v) big = l, v = heap[l];
+        if (l + 1 < K && heap[l + 1] > v) big = l + 1;
+        if (big == c) break;
+        heap[c] = heap[big];
+        c = big;
+      }
+      heap[c] = d;
+    }
+  }
+  napi_value result;
+  napi_create_int32(env, n, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
@@ -401,6 +514,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
     {"spherescanlist", NULL, spherescanlist, NULL, NULL, NULL, napi_default, NULL},
     {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
+    {"mergescan", NULL, mergescan, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
     {"sqdevsum", NULL, sqdevsum, NULL, NULL, NULL, napi_default, NULL},
     {"combine", NULL, combine, NULL, NULL, NULL, napi_default, NULL},
