@@ -2,6 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { agglomerate, AggCluster } from "../lib/geometry/agglomerate";
 import { makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { Rng } from "../lib/util/rng";
 
 /** Textbook centroid linkage per label: every step merges the closest same-label pair (O(n^3), for checking). */
@@ -173,18 +174,61 @@ test("agglomerate inheritVetoes: a monotone veto gives the same merges with fewe
   assert.ok(runs[1].proposals < runs[0].proposals, `proposals ${runs[1].proposals} vs ${runs[0].proposals}`);
 });
 
-test("agglomerate: first candidates from the BLAS kernel (labels over 512 clusters) give bit-identical merges", () => {
-  const rng = new Rng(41);
-  const n = 1500;
+test("agglomerate: first candidates from the BLAS kernel (labels over 512 clusters) and the float32-estimated scans give bit-identical merges", () => {
+  // Offset 1e5: coordinates whose float32 rounding (4e-3) is not small against the distances (about 7).
+  for (const offset of [0, 100000]) {
+    const rng = new Rng(41);
+    const n = 1500;
+    const dim = 24;
+    const m = makeMatrix(n, dim);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = offset + rng.normal();
+    // 60 copies of one row: more equal distances than the kernel's candidate room, so its full-scan fallback runs too.
+    for (let i = 1; i < 60; i++) m.data.copyWithin(i * 2 * dim, 0, dim);
+    const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
+    const veto = (a: AggCluster, b: AggCluster) => (a.id + 3 * b.id) % 17 !== 0;
+    const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
+    const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
+    assert.equal(nat.length, js.length);
+    nat.forEach((r, t) => assert.deepEqual(r, js[t], `offset ${offset}, merge ${t}`));
+  }
+});
+
+test("mergescan (native): the rows it leaves out are never among the K nearest, even where float32 rounding is large", (t) => {
+  // Offset 1e6: float32 rounds the coordinates by up to 0.03, moving distances of about 7 by about 1%.
+  const native = loadNativeDist();
+  if (!native?.mergescan) return t.skip("native distance kernel not built");
+  const rng = new Rng(5);
+  const n = 3000;
   const dim = 24;
-  const m = makeMatrix(n, dim);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
-  // 60 copies of one row: more equal distances than the kernel's candidate room, so its full-scan fallback runs too.
-  for (let i = 1; i < 60; i++) m.data.copyWithin(i * 2 * dim, 0, dim);
-  const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
-  const veto = (a: AggCluster, b: AggCluster) => (a.id + 3 * b.id) % 17 !== 0;
-  const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
-  const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
-  assert.equal(nat.length, js.length);
-  nat.forEach((r, t) => assert.deepEqual(r, js[t], `merge ${t}`));
+  const K = 12;
+  for (const offset of [0, 1e6]) {
+    const cen = Float64Array.from({ length: n * dim }, () => offset + rng.normal());
+    const cen32 = Float32Array.from(cen);
+    const norms = Float64Array.from({ length: n }, (_, i) => Math.hypot(...cen.subarray(i * dim, (i + 1) * dim)));
+    const list = Int32Array.from({ length: n }, (_, i) => i);
+    const mark = new Int32Array(n);
+    const pos = new Int32Array(n);
+    const d = new Float64Array(n);
+    let skipped = 0;
+    for (let q = 0; q < 40; q++) {
+      mark[q] = 1;
+      const count: number = native.mergescan(cen, cen32, dim, q, list, n, norms, new Float64Array(n), new Float64Array(n), new Float64Array(n), K, -3, -3, 1, mark, pos, d);
+      mark[q] = 0;
+      skipped += n - 1 - count;
+      // The K nearest by exact distance (the kernel's sums are sqdists', checked bit for bit).
+      const exact = Array.from({ length: n }, (_, x) => {
+        let e = 0;
+        let o = 0;
+        for (let k = 0; k < dim; k += 2) {
+          e += (cen[q * dim + k] - cen[x * dim + k]) ** 2;
+          o += (cen[q * dim + k + 1] - cen[x * dim + k + 1]) ** 2;
+        }
+        return { x, d: e + o };
+      }).filter((r) => r.x !== q);
+      const want = exact.sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
+      const got: { x: number; d: number }[] = Array.from({ length: count }, (_, i) => ({ x: pos[i], d: d[i] })).sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
+      assert.deepEqual(got, want, `offset ${offset}, row ${q}`);
+    }
+    assert.ok(skipped > 0.5 * 40 * (n - 1), `offset ${offset}: the estimate must rule out most rows (${skipped})`);
+  }
 });
