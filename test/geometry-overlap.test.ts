@@ -100,9 +100,8 @@ test("SpherePool projection filter: same overlaps and sphere tests as the plain 
     const a = plain.firstOverlap(c, pool, owner, [c.id]);
     const b = proj.firstOverlap(c, filtered, owner, [c.id]);
     assert.equal(b?.id, a?.id, `cluster ${c.id}`);
-    // The same spheres meet (the filtered pool's index leaves out some slots untested: fewer checks and skips).
-    assert.equal(proj.stats.checks - proj.stats.sphereSkips, plain.stats.checks - plain.stats.sphereSkips);
-    assert.ok(proj.stats.checks <= plain.stats.checks);
+    assert.equal(proj.stats.checks, plain.stats.checks);
+    assert.equal(proj.stats.sphereSkips, plain.stats.sphereSkips);
     assert.equal(plain.stats.projectionSkips, 0);
   }
   const total = new OverlapOracle(m);
@@ -224,47 +223,4 @@ test("native distance kernels (when built) reject wrong arguments with errors na
   assert.throws(() => native.dotrows(data, 4, Int32Array.from([0, 3]), y, out), { name: "RangeError", message: "ftgeo_dist.dotrows: a row index is outside the matrix" });
   // The same arguments, correct, are accepted (the errors above come from the arguments, not the kernel).
   assert.doesNotThrow(() => native.dotrows(data, 4, rows, y, out));
-});
-
-test("SpherePool index (small clusters sorted by their first projection): same spheres met as a full scan, through churn and rebuilds", () => {
-  const { m, y } = points(8, 4000, 6, 3);
-  const byLabel = [0, 1, 2].map((l) => Array.from({ length: m.n }, (_, i) => i).filter((i) => y[i] === l));
-  // 2,500 single points and 1,500 pairs or triples of one label: more than 1,024 clusters above the index's radius.
-  const all: ClusterGeom[] = [];
-  let id = 0;
-  for (const list of byLabel) {
-    for (let i = 0; i < list.length; ) {
-      const k = all.length < 2500 ? 1 : 2 + (i % 2);
-      const members = Int32Array.from(list.slice(i, i + k));
-      i += k;
-      all.push(geomOf(m, id++, y[members[0]], members));
-    }
-  }
-  const owner = new Int32Array(m.n);
-  all.forEach((c) => c.members.forEach((p) => (owner[p] = c.id)));
-  const axis = (k: number) => Float64Array.from({ length: m.dim }, (_, t) => (t === k ? 1 : 0));
-  const plain = new SpherePool(m.dim);
-  const indexed = new SpherePool(m.dim, [axis(2), axis(0)]);
-  all.forEach((c) => (plain.add(c), indexed.add(c)));
-  const compare = (queries: ClusterGeom[]): number => {
-    let saved = 0;
-    for (const c of queries) {
-      const a = new OverlapOracle(m);
-      const b = new OverlapOracle(m);
-      assert.equal(b.firstOverlap(c, indexed, owner, [c.id])?.id, a.firstOverlap(c, plain, owner, [c.id])?.id, `cluster ${c.id}`);
-      assert.equal(b.stats.checks - b.stats.sphereSkips, a.stats.checks - a.stats.sphereSkips, `cluster ${c.id}: spheres met`);
-      saved += a.stats.checks - b.stats.checks;
-    }
-    return saved;
-  };
-  const rng = new Rng(4);
-  const sample = () => Array.from({ length: 150 }, () => all[rng.int(all.length)]);
-  assert.ok(compare(sample()) > 0, "the index must leave slots out for the test to mean something");
-  // Churn: clusters leave and come back (slots move), the big ones in numbers that rebuild the index.
-  for (let round = 0; round < 3; round++) {
-    const out = rng.shuffle(all.slice()).slice(0, 1200);
-    for (const c of out) (plain.remove(c.id), indexed.remove(c.id));
-    for (const c of out) (plain.add(c), indexed.add(c));
-    compare(sample());
-  }
 });

@@ -48,27 +48,6 @@ export interface NativeDist {
     tol: number,
     err: number,
   ): number;
-  /** spherescan over the listed slots only (list[0..count)). */
-  spherescanlist?(
-    centres: Float64Array,
-    radii: Float64Array,
-    labels: Int32Array,
-    proj: Float64Array,
-    norms: Float64Array,
-    size: number,
-    dim: number,
-    nd: number,
-    c: Float64Array,
-    rc: number,
-    label: number,
-    pc: Float64Array,
-    nc: number,
-    outSlot: Int32Array,
-    outCd2: Float64Array,
-    counts: Float64Array,
-    list: Int32Array,
-    count: number,
-  ): number;
   /** agglomerate.ts's scan of a label list, exact distances only where a float32 estimate cannot rule them out (ftgeo_dist.c). */
   mergescan?(
     cen: Float64Array,

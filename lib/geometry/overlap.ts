@@ -174,8 +174,6 @@ export class SpherePool {
   iv = new Float64Array(0);
   private slotOf = new Map<number, number>();
   readonly directions: Float64Array[];
-  /** The sorted index of small clusters (SlotIndex), built at the first query() of a pool with directions. */
-  private index: SlotIndex | undefined;
 
   constructor(
     readonly dim: number,
@@ -244,27 +242,13 @@ export class SpherePool {
     this.geoms[s] = g;
     this.slotOf.set(g.id, s);
     if (this.intervals) this.iv.set(this.intervals.of(g), s * 2 * this.intervals.size);
-    this.index?.add(s);
-  }
-
-  /**
-   * The slots a sphere of radius rc around a centre with these projections (pc) and norm (nc) must be tested against:
-   * every slot the projection filter does not already rule out by the first direction, into out (pool.size long);
-   * returns how many, or -1 if the pool has no directions (then: all slots).
-   */
-  query(pc: Float64Array, rc: number, nc: number, out: Int32Array): number {
-    if (this.directions.length === 0) return -1;
-    this.index ??= new SlotIndex(this);
-    return this.index.query(pc[0], rc, nc, out);
   }
 
   remove(id: number): void {
     const s = this.slotOf.get(id);
     if (s === undefined) throw new RangeError(`SpherePool: cluster ${id} is not in the pool`);
-    this.index?.remove(s);
     const last = --this.size;
     if (s !== last) {
-      this.index?.move(last, s);
       const dim = this.dim;
       this.centres.copyWithin(s * dim, last * dim, (last + 1) * dim);
       const nd = this.directions.length;
@@ -281,157 +265,6 @@ export class SpherePool {
     }
     this.geoms.length = last;
     this.slotOf.delete(id);
-  }
-}
-
-
-/**
- * The pool's clusters of radius at most `tau`, sorted by their first projection: a query of radius rc needs only those
- * within (rc + tau) (1 + 1e-7) + 1e-12 (|c| + the largest norm) of its own first projection, since for the others the
- * projection filter's first term alone proves the spheres apart. Larger clusters are listed apart and always scanned;
- * when they become a quarter of the pool, tau grows (doubled, at least to their median radius) and the index is rebuilt.
- * Early in DirectProbe's checked merging (200,000 small clusters on full POS) a query then reads a small window
- * instead of every slot; the answers are the full scan's.
- */
-class SlotIndex {
-  tau = 0;
-  keys = new Float64Array(0);
-  slots = new Int32Array(0);
-  n = 0;
-  bigSlots = new Int32Array(0);
-  bigN = 0;
-  /** Position in bigSlots, or -1 (in the sorted part). */
-  bigPos = new Int32Array(0);
-  maxNorm = 0;
-
-  constructor(private readonly pool: SpherePool) {
-    this.rebuild(0);
-  }
-
-  private key(s: number): number {
-    return this.pool.proj[s * this.pool.directions.length];
-  }
-
-  /** First position whose key is >= k (or > k when `after`). */
-  private bound(k: number, after: boolean): number {
-    let lo = 0;
-    let hi = this.n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.keys[mid] < k || (after && this.keys[mid] === k)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  rebuild(tau: number): void {
-    const pool = this.pool;
-    this.tau = tau;
-    const cap = Math.max(64, pool.radii.length);
-    this.keys = new Float64Array(cap);
-    this.slots = new Int32Array(cap);
-    this.bigSlots = new Int32Array(cap);
-    this.bigPos = new Int32Array(cap).fill(-1);
-    this.bigN = 0;
-    const small: number[] = [];
-    for (let s = 0; s < pool.size; s++) {
-      if (pool.norms[s] > this.maxNorm) this.maxNorm = pool.norms[s];
-      if (pool.radii[s] <= tau) small.push(s);
-      else {
-        this.bigPos[s] = this.bigN;
-        this.bigSlots[this.bigN++] = s;
-      }
-    }
-    small.sort((a, b) => this.key(a) - this.key(b) || a - b);
-    this.n = small.length;
-    small.forEach((s, i) => {
-      this.keys[i] = this.key(s);
-      this.slots[i] = s;
-    });
-  }
-
-  private grow(): void {
-    const cap = this.pool.radii.length;
-    if (this.keys.length >= cap) return;
-    const grown = <T extends Float64Array | Int32Array>(a: T, fill?: number): T => {
-      const b = new (a.constructor as { new (n: number): T })(cap);
-      if (fill !== undefined) b.fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.keys = grown(this.keys);
-    this.slots = grown(this.slots);
-    this.bigSlots = grown(this.bigSlots);
-    this.bigPos = grown(this.bigPos, -1);
-  }
-
-  add(s: number): void {
-    this.grow();
-    const pool = this.pool;
-    if (pool.norms[s] > this.maxNorm) this.maxNorm = pool.norms[s];
-    if (pool.radii[s] > this.tau) {
-      this.bigPos[s] = this.bigN;
-      this.bigSlots[this.bigN++] = s;
-      if (this.bigN > 1024 && 4 * this.bigN > pool.size) {
-        const r = Array.from(this.bigSlots.subarray(0, this.bigN), (t) => pool.radii[t]).sort((a, b) => a - b);
-        this.rebuild(Math.max(2 * this.tau, r[r.length >> 1]));
-      }
-      return;
-    }
-    this.bigPos[s] = -1;
-    const k = this.key(s);
-    const i = this.bound(k, true);
-    this.keys.copyWithin(i + 1, i, this.n);
-    this.slots.copyWithin(i + 1, i, this.n);
-    this.keys[i] = k;
-    this.slots[i] = s;
-    this.n++;
-  }
-
-  /** Where slot s is in the sorted part (its key is the pool's value for s). */
-  private find(s: number): number {
-    const k = this.key(s);
-    for (let i = this.bound(k, false); i < this.n && this.keys[i] === k; i++) if (this.slots[i] === s) return i;
-    throw new RangeError(`SpherePool index: slot ${s} is missing`);
-  }
-
-  /** Slot s leaves (before the pool overwrites it). */
-  remove(s: number): void {
-    const b = this.bigPos[s];
-    if (b >= 0) {
-      const last = this.bigSlots[--this.bigN];
-      this.bigSlots[b] = last;
-      this.bigPos[last] = b;
-      this.bigPos[s] = -1;
-      return;
-    }
-    const i = this.find(s);
-    this.keys.copyWithin(i, i + 1, this.n);
-    this.slots.copyWithin(i, i + 1, this.n);
-    this.n--;
-  }
-
-  /** The cluster in slot `from` now lives in slot `to` (the pool moved it; its key is unchanged). */
-  move(from: number, to: number): void {
-    const b = this.bigPos[from];
-    if (b >= 0) {
-      this.bigSlots[b] = to;
-      this.bigPos[to] = b;
-      this.bigPos[from] = -1;
-      return;
-    }
-    this.slots[this.find(from)] = to;
-    this.bigPos[to] = -1;
-  }
-
-  /** The slots a query (first projection pc0, radius rc, centre norm nc) must scan, into out; returns how many. */
-  query(pc0: number, rc: number, nc: number, out: Int32Array): number {
-    out.set(this.bigSlots.subarray(0, this.bigN));
-    const w = (rc + this.tau) * (1 + 1e-7) + 1.01e-12 * (nc + this.maxNorm) + 1e-300;
-    const lo = this.bound(pc0 - w, false);
-    const hi = this.bound(pc0 + w, true);
-    out.set(this.slots.subarray(lo, hi), this.bigN);
-    return this.bigN + hi - lo;
   }
 }
 
@@ -467,8 +300,6 @@ export class OverlapOracle {
   /** The native sphere scan's output buffers (slots left after the partial distance, their squared distances). */
   private scanSlots = new Int32Array(0);
   private scanCd2 = new Float64Array(0);
-  /** The slots the pool's index lists for a query. */
-  private scanList = new Int32Array(0);
   private intervals: ProjectionIntervals | undefined;
 
   constructor(
@@ -752,10 +583,6 @@ export class OverlapOracle {
     const iv = pool.intervals !== undefined && pool.intervals === this.intervals ? pool.intervals : undefined;
     const civ = iv ? this.intervalsOf(c) : undefined;
     let ivDone = iv === undefined;
-    // The slots to test (the pool's index leaves out those its first direction rules out), or -1: all.
-    if (this.scanList.length < pool.size) this.scanList = new Int32Array(2 * pool.size);
-    const native = nativeScan();
-    const listed = !native || native.spherescanlist ? pool.query(pc, rc, nc, this.scanList) : -1;
     // The exact sphere test on a slot that survived the filters: a candidate, or one more skip.
     const consider = (s: number, cd2: number) => {
       const cd = Math.sqrt(cd2);
@@ -771,6 +598,7 @@ export class OverlapOracle {
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
       candidates.push({ x, gap, cd });
     };
+    const native = nativeScan();
     if (native) {
       // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left.
       if (this.scanSlots.length < pool.size) {
@@ -780,10 +608,7 @@ export class OverlapOracle {
       const slots = this.scanSlots;
       const cd2s = this.scanCd2;
       const counts = new Float64Array(3);
-      let n =
-        listed >= 0
-          ? native.spherescanlist!(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts, this.scanList, listed)
-          : native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      let n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
@@ -797,9 +622,7 @@ export class OverlapOracle {
       }
       for (let i = 0; i < n; i++) consider(slots[i], cd2s[i]);
     }
-    const total = native ? 0 : listed >= 0 ? listed : pool.size;
-    for (let i = 0; i < total; i++) {
-      const s = listed >= 0 ? this.scanList[i] : i;
+    for (let s = 0; s < (native ? 0 : pool.size); s++) {
       if (labels[s] === c.label) continue;
       checks++;
       const rx = radii[s];

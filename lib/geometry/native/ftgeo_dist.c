@@ -148,42 +148,9 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   distances go to outSlot[0..n), outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and
  *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
  */
-/* One slot of spherescan: 0 = skipped by the projections, 1 = skipped by the distance, 2 = left (its *cd2 set). */
-static inline int scanSlot(const double *centres, const double *radii, const double *proj, const double *norms, int32_t s, int32_t dim, int32_t nd,
-                           const double *c, double rc, const double *pc, double nc, double *cd2Out) {
-  const double rx = radii[s];
-  const double reach = rc + rx;
-  if (nd > 0) {
-    const double delta = 1e-12 * (nc + norms[s]);
-    const double enough = reach * reach * (1 + 1e-7);
-    const double *p = proj + (size_t)s * nd;
-    double low2 = 0;
-    for (int32_t j = 0; j < nd && low2 <= enough; j++) {
-      const double t = fabs(pc[j] - p[j]) - delta;
-      if (t > 0) low2 += t * t;
-    }
-    if (low2 > enough) return 0;
-  }
-  const double limit = reach * reach * (1 + 1e-9) + 1e-300;
-  const double *x = centres + (size_t)s * dim;
-  double cd2 = 0;
-  int32_t k = 0;
-  while (k < dim) {
-    const int32_t end = k + 32 < dim ? k + 32 : dim;
-    for (; k < end; k++) {
-      const double t = c[k] - x[k];
-      cd2 += t * t;
-    }
-    if (cd2 > limit) return 1;
-  }
-  *cd2Out = cd2;
-  return 2;
-}
-
-/*
- * The scan of spherescan and spherescanlist: the slots list[0..count) (all slots 0..size when list is NULL).
- */
-static napi_value scanSlots(napi_env env, FtgeoArg *arg, const char *kernel, const int32_t *list, int32_t count) {
+static napi_value spherescan(napi_env env, napi_callback_info info) {
+  FtgeoArg arg[16];
+  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
   double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[8].f64, *pc = arg[11].f64;
   double *outCd2 = arg[14].f64, *counts = arg[15].f64, rc = arg[9].number, nc = arg[12].number;
   int32_t *labels = arg[2].i32, *outSlot = arg[13].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[10].integer;
@@ -191,26 +158,46 @@ static napi_value scanSlots(napi_env env, FtgeoArg *arg, const char *kernel, con
   size_t los = arg[13].len, lod = arg[14].len, lcn = arg[15].len;
   if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
                       (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
-               kernel, "an array is shorter than size, dim or nd require"))
+               "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
     return NULL;
-  const int32_t total = list ? count : size;
   int32_t n = 0;
   double checks = 0, skips = 0, projSkips = 0;
-  for (int32_t i = 0; i < total; i++) {
-    const int32_t s = list ? list[i] : i;
-    if (list && (s < 0 || s >= size)) {
-      napi_throw_range_error(env, NULL, "ftgeo_dist.spherescanlist: a listed slot is outside the pool");
-      return NULL;
-    }
+  for (int32_t s = 0; s < size; s++) {
     if (labels[s] == label) continue;
     checks++;
-    double cd2 = 0;
-    const int r = scanSlot(centres, radii, proj, norms, s, dim, nd, c, rc, pc, nc, &cd2);
-    if (r == 0) {
-      projSkips++;
-      continue;
+    const double rx = radii[s];
+    const double reach = rc + rx;
+    if (nd > 0) {
+      const double delta = 1e-12 * (nc + norms[s]);
+      const double enough = reach * reach * (1 + 1e-7);
+      const double *p = proj + (size_t)s * nd;
+      double low2 = 0;
+      for (int32_t j = 0; j < nd && low2 <= enough; j++) {
+        const double t = fabs(pc[j] - p[j]) - delta;
+        if (t > 0) low2 += t * t;
+      }
+      if (low2 > enough) {
+        projSkips++;
+        continue;
+      }
     }
-    if (r == 1) {
+    const double limit = reach * reach * (1 + 1e-9) + 1e-300;
+    const double *x = centres + (size_t)s * dim;
+    double cd2 = 0;
+    int32_t k = 0;
+    int far = 0;
+    while (k < dim) {
+      const int32_t end = k + 32 < dim ? k + 32 : dim;
+      for (; k < end; k++) {
+        const double t = c[k] - x[k];
+        cd2 += t * t;
+      }
+      if (cd2 > limit) {
+        far = 1;
+        break;
+      }
+    }
+    if (far) {
       skips++;
       continue;
     }
@@ -224,24 +211,6 @@ static napi_value scanSlots(napi_env env, FtgeoArg *arg, const char *kernel, con
   napi_value result;
   napi_create_int32(env, n, &result);
   return result;
-}
-
-static napi_value spherescan(napi_env env, napi_callback_info info) {
-  FtgeoArg arg[16];
-  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
-  return scanSlots(env, arg, "ftgeo_dist.spherescan", NULL, 0);
-}
-
-/*
- * spherescanlist(..., list, count): spherescan over the slots list[0..count) only, in that order (a caller that
- * knows the other slots are skipped anyway: SpherePool's index).
- */
-static napi_value spherescanlist(napi_env env, napi_callback_info info) {
-  FtgeoArg arg[18];
-  if (!kernelArgs(env, info, "ftgeo_dist.spherescanlist", "ddiddzzzdnzdnidd" "iz", arg)) return NULL;
-  if (!fitsFor(env, !(arg[17].integer < 0 || (size_t)arg[17].integer > arg[16].len), "ftgeo_dist.spherescanlist", "count within the list"))
-    return NULL;
-  return scanSlots(env, arg, "ftgeo_dist.spherescanlist", arg[16].i32, arg[17].integer);
 }
 
 /*
@@ -512,7 +481,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
-    {"spherescanlist", NULL, spherescanlist, NULL, NULL, NULL, napi_default, NULL},
     {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
     {"mergescan", NULL, mergescan, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
