@@ -249,7 +249,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
     const searchProgress = new Progress("directprobe search", Math.ceil(Math.log2(global.length + 1)), "states", sink);
     while (bad - good > 1) {
       const mid = (good + bad) >> 1;
-      const state = buildState(m, labels, global, mid);
+      const state = buildState(m, labels, global, mid, (id) => oracle.known(id));
       const bornAfterGood = n + labelSet.length + good; // ids >= this were created after the good state
       const clear = stateIsClear(oracle, newPool(), state.clusters, state.owner, (c) => c.id >= bornAfterGood);
       stats.statesSearched++;
@@ -262,7 +262,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
 
     // 4. Checked merging from the last state without overlap.
     t = performance.now();
-    const start = buildState(m, labels, global, good);
+    const start = buildState(m, labels, global, good, (id) => oracle.known(id));
     final = checkedMerging(m, oracle, newPool(true), start.clusters, firstIdAfter, stats, sink, opts);
     stats.seconds.forward = (performance.now() - t) / 1000;
   }
@@ -334,6 +334,8 @@ function buildState(
   labels: ArrayLike<number>,
   seq: { a: number; b: number; id: number; label: number }[],
   steps: number,
+  /** Clusters already built for an earlier state (by id), reused instead of rebuilt: most of a state's clusters. */
+  known?: (id: number) => ClusterGeom | undefined,
 ): { clusters: ClusterGeom[]; owner: Int32Array } {
   const n = m.n;
   const parent = Int32Array.from({ length: n }, (_, i) => i);
@@ -369,7 +371,7 @@ function buildState(
   }
   const clusters = [...groups.entries()]
     .sort((x, y) => x[0] - y[0])
-    .map(([id, pts]) => geomOf(m, id, labels[pts[0]], Int32Array.from(pts), children.get(id)));
+    .map(([id, pts]) => known?.(id) ?? geomOf(m, id, labels[pts[0]], Int32Array.from(pts), children.get(id)));
   return { clusters, owner };
 }
 

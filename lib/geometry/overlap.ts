@@ -225,9 +225,14 @@ export class SpherePool {
       const proj = new Float64Array(cap * nd);
       proj.set(this.proj);
       this.proj = proj;
-      this.radii = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.radii[i] : 0));
-      this.norms = Float64Array.from({ length: cap }, (_, i) => (i < this.size ? this.norms[i] : 0));
-      this.labels = Int32Array.from({ length: cap }, (_, i) => (i < this.size ? this.labels[i] : 0));
+      const grown = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(cap);
+        b.set(a.subarray(0, this.size));
+        return b;
+      };
+      this.radii = grown(this.radii, (n) => new Float64Array(n));
+      this.norms = grown(this.norms, (n) => new Float64Array(n));
+      this.labels = grown(this.labels, (n) => new Int32Array(n));
       if (this.intervals) {
         const iv = new Float64Array(cap * 2 * this.intervals.size);
         iv.set(this.iv);
@@ -334,6 +339,11 @@ export class OverlapOracle {
     const a = ch && this.geoms.get(ch[0]);
     const b = ch && this.geoms.get(ch[1]);
     return iv.of(c, a && b ? [a, b] : undefined);
+  }
+
+  /** The cluster with this id, if registered (an id always denotes the same point set). */
+  known(id: number): ClusterGeom | undefined {
+    return this.geoms.get(id);
   }
 
   /** Forget the hyperplanes involving these clusters (they were merged away and will not come back). */
