@@ -379,8 +379,10 @@ static napi_value mlmSoftmaxXent(napi_env env, napi_callback_info info) {
  * knncand(cen, dim, rows, K, C, outSlots, outCount)
  *   Candidates for each listed row's K nearest (squared Euclidean) among the other listed rows of cen (row-major
  *   float64, row length dim), for centroid linkage's first scan (lib/geometry/agglomerate.ts). Distances come from
- *   |x|^2 + |y|^2 - 2 x.y with the products in blocks through dgemm, which differ from the exactly summed distances by
- *   at most e = (dim + 16) 2^-51 (|x| + max |y|)^2; every row whose approximate distance is at most the K-th smallest
+ *   |x|^2 + |y|^2 - 2 x.y over the rows rounded to float, with the products in blocks through sgemm: they differ from
+ *   the exactly summed distances by at most (dim / 2 + 4) 2^-24 (|x| + |y|)^2 (the rounding of the rows moves a
+ *   distance by 3 2^-24 (|x| + |y|)^2, a float dot product by dim 2^-24 |x| |y|), below e = (dim + 16) 2^-23
+ *   (|x| + max |y|)^2; every row whose approximate distance is at most the K-th smallest
  *   approximate one plus 2 e is a candidate. That set holds every row whose exact distance can be among the K
  *   smallest, so the caller, recomputing exact distances over the candidates only, finds the same K nearest as a
  *   full exact scan. outSlots[i*C ..] gets row i's candidates (as values of rows), outCount[i] their number, or -1 if
@@ -405,9 +407,9 @@ static napi_value knncand(napi_env env, napi_callback_info info) {
   }
   if (L == 0) return NULL;
   const int64_t B = 256;
-  double *X = malloc(sizeof(double) * L * dim);
+  float *X = malloc(sizeof(float) * L * dim);
   double *nrm = malloc(sizeof(double) * L);
-  double *G = malloc(sizeof(double) * B * L);
+  float *G = malloc(sizeof(float) * B * L);
   double *heap = malloc(sizeof(double) * K);
   if (!X || !nrm || !G || !heap) {
     free(X), free(nrm), free(G), free(heap);
@@ -416,18 +418,22 @@ static napi_value knncand(napi_env env, napi_callback_info info) {
   }
   double maxNorm = 0;
   for (int64_t i = 0; i < L; i++) {
-    memcpy(X + i * dim, cen + (size_t)rows[i] * dim, sizeof(double) * dim);
-    double s = 0;
-    for (int32_t k = 0; k < dim; k++) s += X[i * dim + k] * X[i * dim + k];
+    const double *c = cen + (size_t)rows[i] * dim;
+    double s = 0, s0 = 0;
+    for (int32_t k = 0; k < dim; k++) {
+      X[i * dim + k] = (float)c[k];
+      s += (double)X[i * dim + k] * X[i * dim + k];
+      s0 += c[k] * c[k];
+    }
     nrm[i] = s;
-    if (sqrt(s) > maxNorm) maxNorm = sqrt(s);
+    if (sqrt(s0) > maxNorm) maxNorm = sqrt(s0);
   }
   for (int64_t i0 = 0; i0 < L; i0 += B) {
     const int64_t nb = L - i0 < B ? L - i0 : B;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)L, dim, 1.0, X + i0 * dim, dim, X, dim, 0.0, G, (int)L);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)L, dim, 1.0f, X + i0 * dim, dim, X, dim, 0.0f, G, (int)L);
     for (int64_t r = 0; r < nb; r++) {
       const int64_t i = i0 + r;
-      const double *g = G + r * L;
+      const float *g = G + r * L;
       int32_t *out = outSlots + i * C;
       if (L - 1 <= K) {
         int32_t c = 0;
@@ -439,7 +445,7 @@ static napi_value knncand(napi_env env, napi_callback_info info) {
       int32_t h = 0;
       for (int64_t j = 0; j < L; j++) {
         if (j == i) continue;
-        const double a = nrm[i] + nrm[j] - 2 * g[j];
+        const double a = nrm[i] + nrm[j] - 2 * (double)g[j];
         if (h < K) {
           int32_t c = h++;
           while (c > 0 && heap[(c - 1) / 2] < a) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
@@ -458,13 +464,13 @@ static napi_value knncand(napi_env env, napi_callback_info info) {
           heap[c] = a;
         }
       }
-      const double ni = sqrt(nrm[i]) + maxNorm;
-      const double e = (dim + 16) * ldexp(1.0, -51) * ni * ni;
+      const double ni = sqrt(nrm[i]) * (1 + ldexp(1.0, -22)) + maxNorm;
+      const double e = (dim + 16) * ldexp(1.0, -23) * ni * ni;
       const double limit = heap[0] + 2 * e;
       int32_t c = 0;
       for (int64_t j = 0; j < L && c <= C; j++) {
         if (j == i) continue;
-        if (nrm[i] + nrm[j] - 2 * g[j] <= limit) {
+        if (nrm[i] + nrm[j] - 2 * (double)g[j] <= limit) {
           if (c < C) out[c] = rows[j];
           c++;
         }
