@@ -525,34 +525,28 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     const len = listLen[li];
     topStart(slot);
     if (scan) mirror(slot);
-    if (scan && !rejM) {
-      // The kernel resets the partners of a and b, and computes the exact distances that can change something below
-      // (the others would leave every candidate list, key and the merged cluster's K nearest as they are).
-      const n = scanNative(slot, list, len, 0, a.id, b.id);
-      for (let i = 0; i < n; i++) {
-        const x = list[scanPos[i]];
-        const dx = scanD[i];
-        if (dx < radius[x]) addCandidate(x, merged.id, dx);
-        topOffer(slot, idAt[x], dx);
-        if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
-      }
-      addToList(slot, li);
-      topFinish(slot);
-      opts.onMerge?.(rec, slotOf.size);
-      continue;
-    }
-    const nat = fill(slot, list, 0, len);
-    for (let t = 0; t < len; t++) {
-      const x = list[t];
-      const nx = nnId[x];
-      if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
-      if (rejM && rejM.has(idAt[x])) continue; // an inherited veto: never a partner of the merged cluster
-      // dx matters only if it can be among the merged cluster's K nearest (<= topLimit), lower x's key
-      // (< mind[x]) or enter x's candidates (< radius[x]).
-      const dx = nat ? distBuf[t] : d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x]));
+    /** What the merged cluster's distance dx to slot x changes: x's candidates, the merged cluster's K nearest, x's key. */
+    const offer = (x: number, dx: number): void => {
       if (dx < radius[x]) addCandidate(x, merged.id, dx);
       topOffer(slot, idAt[x], dx);
       if (dx < mind[x] || nnId[x] === -2) setKey(x, merged.id, dx);
+    };
+    if (scan && !rejM) {
+      // The kernel resets the partners of a and b, and computes the exact distances that can change something in
+      // offer (the others would leave every candidate list, key and the merged cluster's K nearest as they are).
+      const n = scanNative(slot, list, len, 0, a.id, b.id);
+      for (let i = 0; i < n; i++) offer(list[scanPos[i]], scanD[i]);
+    } else {
+      const nat = fill(slot, list, 0, len);
+      for (let t = 0; t < len; t++) {
+        const x = list[t];
+        const nx = nnId[x];
+        if (nx === a.id || nx === b.id) nnId[x] = -1; // key stays a lower bound: recompute when popped
+        if (rejM && rejM.has(idAt[x])) continue; // an inherited veto: never a partner of the merged cluster
+        // dx matters only if it can be among the merged cluster's K nearest (<= topLimit), lower x's key
+        // (< mind[x]) or enter x's candidates (< radius[x]).
+        offer(x, nat ? distBuf[t] : d2(slot, x, nnId[x] === -2 ? Infinity : Math.max(topLimit[slot], mind[x], radius[x])));
+      }
     }
     addToList(slot, li);
     topFinish(slot);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <math.h>
 #include "ftgeo_args.h"
+#include "ftgeo_kheap.h"
 
 static napi_value sqdists(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.sqdists";
@@ -452,23 +453,7 @@ static napi_value mergescan(napi_env env, napi_callback_info info) {
     outPos[n] = t;
     outD[n] = d;
     n++;
-    if (h < K) {
-      int32_t c = h++;
-      while (c > 0 && heap[(c - 1) / 2] < d) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
-      heap[c] = d;
-    } else if (d < heap[0]) {
-      int32_t c = 0;
-      for (;;) {
-        int32_t l = 2 * c + 1, big = c;
-        double v = d;
-        if (l < K && heap[l] > v) big = l, v = heap[l];
-        if (l + 1 < K && heap[l + 1] > v) big = l + 1;
-        if (big == c) break;
-        heap[c] = heap[big];
-        c = big;
-      }
-      heap[c] = d;
-    }
+    kheapOffer(heap, &h, K, d);
   }
   napi_value result;
   napi_create_int32(env, n, &result);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ftgeo_args.h"
+#include "ftgeo_kheap.h"
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 13;
@@ -446,23 +447,7 @@ static napi_value knncand(napi_env env, napi_callback_info info) {
       for (int64_t j = 0; j < L; j++) {
         if (j == i) continue;
         const double a = nrm[i] + nrm[j] - 2 * (double)g[j];
-        if (h < K) {
-          int32_t c = h++;
-          while (c > 0 && heap[(c - 1) / 2] < a) heap[c] = heap[(c - 1) / 2], c = (c - 1) / 2;
-          heap[c] = a;
-        } else if (a < heap[0]) {
-          int32_t c = 0;
-          for (;;) {
-            int32_t l = 2 * c + 1, big = c;
-            double v = a;
-            if (l < K && heap[l] > v) big = l, v = heap[l];
-            if (l + 1 < K && heap[l + 1] > v) big = l + 1;
-            if (big == c) break;
-            heap[c] = heap[big];
-            c = big;
-          }
-          heap[c] = a;
-        }
+        kheapOffer(heap, &h, K, a);
       }
       const double ni = sqrt(nrm[i]) * (1 + ldexp(1.0, -22)) + maxNorm;
       const double e = (dim + 16) * ldexp(1.0, -23) * ni * ni;
