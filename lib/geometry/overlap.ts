@@ -1,6 +1,7 @@
 /**
  * "Does this cluster overlap any cluster of another label?" with the exact shortcuts, cheapest first:
- *  1. bounding spheres (centroid, max radius) that do not intersect: separable;
+ *  1. bounding spheres (centroid, max radius) that do not intersect: separable; then, in checked merging's pool,
+ *     projection intervals on the label-pair directions apart by more than the tolerance (intervals.ts): separable;
  *  2. a stored separating hyperplane for this exact pair, or one for a sub-cluster that still separates once
  *     the rest of the points are projected (separable pairs stay separable for subsets);
  *  3. a stored overlap witness (small point sets with intersecting hulls) contained in the two clusters
