@@ -38,6 +38,15 @@ test("intervals: label-pair directions are unit centroid differences; a merge's 
   const proj = Array.from(ab.members, (p) => directions[0].reduce((s, u, k) => s + u * m.data[p * m.dim + k], 0));
   assert.ok(Math.abs(fromParts[0] - Math.min(...proj)) < 1e-9 && Math.abs(fromParts[6] - Math.max(...proj)) < 1e-9);
   assert.throws(() => new ProjectionIntervals(m, [new Float64Array(8).fill(1)]), /not a unit vector/);
+  // Capped: the pairs of the most frequent labels stay.
+  const counts = [0, 1, 2, 3].map((l) => y.filter((v) => v === l).length);
+  const capped = labelPairDirections(m, y, 2);
+  assert.equal(capped.directions.length, 2);
+  const pairs = [0, 1, 2, 3].flatMap((a) => [0, 1, 2, 3].filter((b) => b > a).map((b) => [a, b]));
+  const byWeight = pairs.sort((p, q) => counts[q[0]] * counts[q[1]] - counts[p[0]] * counts[p[1]]);
+  assert.equal(capped.indexOf(byWeight[0][0], byWeight[0][1]), 0);
+  assert.equal(capped.indexOf(byWeight[1][1], byWeight[1][0]), 1);
+  assert.equal(capped.indexOf(byWeight[5][0], byWeight[5][1]), -1);
 });
 
 test("intervals: 'apart' only where the exact hull distance exceeds the gap asked for, and often then", () => {

@@ -170,7 +170,10 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const oracle = new OverlapOracle(m, opts.hull);
   let intervals: ProjectionIntervals | undefined;
   if (opts.intervals !== false) {
-    const { directions, indexOf, maxLabel } = labelPairDirections(m, labels);
+    // The points' projections and the clusters' intervals (in the pool and on the clusters) take about 3 x 8 bytes
+    // per point and direction: keep that under 1.5 GiB (pos, 136 directions: 0.6 GiB).
+    const maxDirections = Math.max(16, Math.floor((1.5 * 2 ** 30) / (24 * Math.max(1, n))));
+    const { directions, indexOf, maxLabel } = labelPairDirections(m, labels, maxDirections);
     if (directions.length > 0 && maxLabel < 65536) intervals = new ProjectionIntervals(m, directions, indexOf, maxLabel);
     oracle.useIntervals(intervals);
   }

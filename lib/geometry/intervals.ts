@@ -129,12 +129,15 @@ export class ProjectionIntervals {
 }
 
 /**
- * Unit vectors between the label centroids, one per pair of labels (la < lb, in order), and the index of each
- * pair's direction: the directions that tend to separate clusters of those two labels.
+ * Unit vectors between the label centroids, one per pair of labels, and the index of each pair's direction: the
+ * directions that tend to separate clusters of those two labels. At most `maxDirections` (memory: every point keeps
+ * its projections, every cluster its intervals): then the pairs of the most frequent labels (largest product of the
+ * two counts; ties in label order), whose clusters are the most numerous.
  */
 export function labelPairDirections(
   m: Matrix,
   labels: ArrayLike<number>,
+  maxDirections = Infinity,
 ): { directions: Float64Array[]; indexOf: (la: number, lb: number) => number; maxLabel: number } {
   const dim = m.dim;
   const sums = new Map<number, { sum: Float64Array; n: number }>();
@@ -146,24 +149,26 @@ export function labelPairDirections(
   }
   const ls = [...sums.keys()].sort((x, y) => x - y);
   const centre = new Map(ls.map((l) => [l, sums.get(l)!.sum.map((v) => v / sums.get(l)!.n)]));
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < ls.length; i++) for (let j = i + 1; j < ls.length; j++) pairs.push([ls[i], ls[j]]);
+  const weight = ([a, b]: [number, number]): number => sums.get(a)!.n * sums.get(b)!.n;
+  if (pairs.length > maxDirections) pairs.sort((p, q) => weight(q) - weight(p) || p[0] - q[0] || p[1] - q[1]).splice(Math.max(0, maxDirections));
   const directions: Float64Array[] = [];
   const index = new Map<number, number>();
-  for (let i = 0; i < ls.length; i++) {
-    for (let j = i + 1; j < ls.length; j++) {
-      const ci = centre.get(ls[i])!;
-      const cj = centre.get(ls[j])!;
-      const u = new Float64Array(dim);
-      let n2 = 0;
-      for (let k = 0; k < dim; k++) {
-        u[k] = cj[k] - ci[k];
-        n2 += u[k] * u[k];
-      }
-      if (!(n2 > 0)) continue;
-      const n = Math.sqrt(n2);
-      for (let k = 0; k < dim; k++) u[k] /= n;
-      index.set(ls[i] * 65536 + ls[j], directions.length);
-      directions.push(u);
+  for (const [la, lb] of pairs) {
+    const ci = centre.get(la)!;
+    const cj = centre.get(lb)!;
+    const u = new Float64Array(dim);
+    let n2 = 0;
+    for (let k = 0; k < dim; k++) {
+      u[k] = cj[k] - ci[k];
+      n2 += u[k] * u[k];
     }
+    if (!(n2 > 0)) continue;
+    const n = Math.sqrt(n2);
+    for (let k = 0; k < dim; k++) u[k] /= n;
+    index.set(la * 65536 + lb, directions.length);
+    directions.push(u);
   }
   return { directions, indexOf: (la, lb) => index.get(la < lb ? la * 65536 + lb : lb * 65536 + la) ?? -1, maxLabel: ls.length > 0 ? ls[ls.length - 1] : -1 };
 }
