@@ -237,8 +237,8 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     return true;
   };
 
-  // The native scan's float32 copy of the centroids and their norms (mergescan's estimates; see recompute below).
-  const scan = native?.mergescan && dim % 2 === 0 ? native : null;
+  // The native scan's float32 copy of the centroids and their norms (mergescan's estimates, in rescan and after a merge).
+  const scan = native?.mergescan ? native : null;
   const cen32 = new Float32Array(scan ? N * dim : 0);
   const norms = new Float64Array(scan ? N : 0);
   const mirror = (slot: number): void => {
@@ -404,7 +404,7 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
   };
   // Initial candidates: every pair once (nothing is rejected yet), offered to both ends.
   for (let slot = 0; slot < N; slot++) topStart(slot);
-  const knn = native && opts.native !== false ? loadNativeBlas()?.knncand : undefined;
+  const knn = native ? loadNativeBlas()?.knncand : undefined;
   for (let li = 0; li < lists.length; li++) {
     const list = lists[li];
     const len = listLen[li];
@@ -429,7 +429,7 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
   /**
    * The same initial candidates for one label from the BLAS kernel's candidate sets: each set holds every slot whose
    * exact distance can be among the K nearest (knncand's margin), so offering their exact distances (the native
-   * sums, as above) keeps the same K nearest and the same radius as offering every pair, in O(n^2 d) dgemm work
+   * sums, as above) keeps the same K nearest and the same radius as offering every pair, in O(n^2 d) sgemm work
    * instead of n^2 / 2 exact sums and twice as many offers.
    */
   function initialFromCandidates(rows: Int32Array, kernel: NonNullable<typeof knn>): void {

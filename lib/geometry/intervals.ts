@@ -18,11 +18,7 @@ export class ProjectionIntervals {
   /** Bound on the rounding of one computed projection (all of them). */
   readonly err: number;
   private readonly firstTables = new Map<number, Int32Array>();
-  /** Direction order to try per label pair (the pair's own direction first). */
-  private readonly orderFor = new Map<number, Int32Array>();
   readonly size: number;
-  /** Pairs decided here (for the statistics). */
-  decided = 0;
 
   constructor(
     private readonly m: Matrix,
@@ -107,23 +103,11 @@ export class ProjectionIntervals {
   apart(a: ClusterGeom, b: ClusterGeom, ia: Float64Array, ib: Float64Array, gap: number): boolean {
     const D = this.size;
     const need = gap * (1 + 1e-9) + 2 * this.err;
-    const key = a.label < b.label ? a.label * 65536 + b.label : b.label * 65536 + a.label;
-    let order = this.orderFor.get(key);
-    if (!order) {
-      const first = this.firstFor(a.label, b.label);
-      order = new Int32Array(D);
-      let w = 0;
-      if (first >= 0 && first < D) order[w++] = first;
-      for (let j = 0; j < D; j++) if (j !== first) order[w++] = j;
-      this.orderFor.set(key, order);
-    }
-    for (let t = 0; t < D; t++) {
-      const j = order[t];
-      if (ib[j] - ia[D + j] > need || ia[j] - ib[D + j] > need) {
-        this.decided++;
-        return true;
-      }
-    }
+    // The pair's own direction first, then the others in order, as the native kernel (ivfilter) tries them.
+    const first = this.firstDirTable(a.label)[b.label] ?? -1;
+    const apartOn = (j: number): boolean => ib[j] - ia[D + j] > need || ia[j] - ib[D + j] > need;
+    if (first >= 0 && first < D && apartOn(first)) return true;
+    for (let j = 0; j < D; j++) if (j !== first && apartOn(j)) return true;
     return false;
   }
 }

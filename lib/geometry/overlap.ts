@@ -627,7 +627,6 @@ export class OverlapOracle {
         // consider's interval test in the kernel (witness targets, which it must not rule out, are none here).
         const kept = native.ivfilter(pool.iv, iv.size, labels, radii, slots, cd2s, n, civ, rc, iv.firstDirTable(c.label), this.overlapTol, iv.err);
         this.stats.intervalSkips += n - kept;
-        iv.decided += n - kept;
         n = kept;
         ivDone = true;
       }

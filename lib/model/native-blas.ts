@@ -32,9 +32,9 @@ export interface NativeBlas {
   /** Masked-LM loss on the wasm heap: returns the summed loss, writes the mean loss's gradient (lib/pretrain/mlm.ts). */
   mlmSoftmaxXent?(heap: ArrayBuffer, xOff: number, labelsOff: number, gradOff: number, n: number, V: number): number;
   /**
-   * Candidates for every listed row's K nearest among the other listed rows of cen (dgemm, with a proven margin over
-   * the exact sums; lib/geometry/agglomerate.ts): outSlots[i * C ..] and outCount[i] (-1: more than C). Absent from
-   * older builds.
+   * Candidates for every listed row's K nearest among the other listed rows of cen (float products through sgemm,
+   * with a proven margin over the exact sums; lib/geometry/agglomerate.ts): outSlots[i * C ..] and outCount[i] (-1:
+   * more than C). Absent from older builds.
    */
   knncand?(cen: Float64Array, dim: number, rows: Int32Array, K: number, C: number, outSlots: Int32Array, outCount: Int32Array): void;
   threads(set?: number): number;

@@ -145,9 +145,9 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   first the projection filter (the sum over j of (|pc[j] - proj[s*nd + j]| - 1e-12 (nc + norms[s]))^2, terms
  *   below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s summed
  *   in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
- *   (skipped). The slots that remain and their squared
- *   distances go to outSlot[0..n), outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and
- *   skipped by the projections. Same expressions, same order, so the same doubles as the JS loop.
+ *   (skipped). The slots that remain and their squared distances go to outSlot[0..n), outCd2[0..n); counts[0..3)
+ *   += the slots tested, skipped by the distance and skipped by the projections. Same expressions, same order, so
+ *   the same doubles as the JS loop.
  */
 static napi_value spherescan(napi_env env, napi_callback_info info) {
   FtgeoArg arg[16];
@@ -240,25 +240,20 @@ static napi_value ivfilter(napi_env env, napi_callback_info info) {
       return NULL;
     }
     const double cd = sqrt(cd2s[i]);
-    // Spheres that do not meet are consider's to count as skipped: kept.
-    const int apartSpheres = cd - rc - radii[s] >= 0;
-    const double need = tol * (cd + rc + radii[s]) * (1 + 1e-9) + 2 * err;
-    const double *x = iv + (size_t)s * 2 * D;
-    const int32_t l = labels[s];
-    const int32_t first = l >= 0 && (size_t)l < lfd ? firstDir[l] : -1;
-    int apart = 0;
-    if (apartSpheres) {
-      slots[kept] = s;
-      cd2s[kept] = cd2s[i];
-      kept++;
-      continue;
+    // Spheres that do not meet are consider's to count as skipped: kept without the test.
+    if (cd - rc - radii[s] < 0) {
+      const double need = tol * (cd + rc + radii[s]) * (1 + 1e-9) + 2 * err;
+      const double *x = iv + (size_t)s * 2 * D;
+      const int32_t l = labels[s];
+      const int32_t first = l >= 0 && (size_t)l < lfd ? firstDir[l] : -1;
+      int apart = 0;
+      if (first >= 0 && first < D) apart = x[first] - civ[D + first] > need || civ[first] - x[D + first] > need;
+      for (int32_t j = 0; j < D && !apart; j++) {
+        if (j == first) continue;
+        apart = x[j] - civ[D + j] > need || civ[j] - x[D + j] > need;
+      }
+      if (apart) continue;
     }
-    if (first >= 0 && first < D) apart = x[first] - civ[D + first] > need || civ[first] - x[D + first] > need;
-    for (int32_t j = 0; j < D && !apart; j++) {
-      if (j == first) continue;
-      apart = x[j] - civ[D + j] > need || civ[j] - x[D + j] > need;
-    }
-    if (apart) continue;
     slots[kept] = s;
     cd2s[kept] = cd2s[i];
     kept++;
@@ -429,7 +424,7 @@ static napi_value mergescan(napi_env env, napi_callback_info info) {
   const int32_t ahead = 8, lineFloats = 16;
   for (int32_t t = 0; t < len; t++) {
     const int32_t x = list[t];
-    // The slots come in no memory order: fetch the rows a few slots ahead (latency, not bandwidth, bounds this loop).
+    // The list is in slot order but with gaps (merged-away slots): fetch the rows a few slots ahead.
     if (t + ahead < len) {
       const float *next = cen32 + (size_t)list[t + ahead] * dim;
       for (int32_t k = 0; k < dim; k += lineFloats) __builtin_prefetch(next + k);

@@ -166,8 +166,9 @@ static inline int kernelArgs(napi_env env, napi_callback_info info, const char *
 
 /*
  * Reads exactly strlen(sig) arguments (at most FTGEO_MAX_ARGS) of the letters 'f', 'i' and 'n' only: Float32Array
- * into fa/flen, Int32Array into ia/ilen, number into nums, each in order. Returns 0 with an exception pending on a wrong count or
- * type. (The older interface, kept for its callers; kernelArgs reads every letter and names the kernel.)
+ * into fa/flen, Int32Array into ia/ilen, number into nums, each in order. Returns 0 with an exception pending on a
+ * wrong count or type. (The older interface, kept for its callers; kernelArgs reads every letter and names the
+ * kernel.)
  */
 static inline int typedArgs(napi_env env, napi_callback_info info, const char *sig, float **fa, size_t *flen, int32_t **ia, size_t *ilen, double *nums) {
   FtgeoArg a[FTGEO_MAX_ARGS];
