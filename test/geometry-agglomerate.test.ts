@@ -102,18 +102,22 @@ test("agglomerate: candidate lists and the native kernel give the textbook merge
   }
 });
 
+/** Single points labelled alternately 0 and 1, merged with the veto by the native kernels and by the JS loops: same merges, bit for bit. */
+function sameMergesNativeAndJs(m: Matrix, veto: (a: AggCluster, b: AggCluster) => boolean, what: string): void {
+  const input: AggCluster[] = Array.from({ length: m.n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
+  const js = agglomerate(m, input, { nextId: m.n, native: false, allow: veto }).merges;
+  const nat = agglomerate(m, input, { nextId: m.n, allow: veto }).merges;
+  assert.equal(nat.length, js.length, what);
+  nat.forEach((r, t) => assert.deepEqual(r, js[t], `${what}, merge ${t}`));
+}
+
 test("agglomerate: the native distance kernel (when built) gives bit-identical merges to the JS loop", () => {
   const rng = new Rng(23);
   const n = 700;
   for (const dim of [32, 7]) {
     const m = makeMatrix(n, dim);
     for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
-    const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
-    const veto = (a: AggCluster, b: AggCluster) => (a.id + 2 * b.id) % 13 !== 0;
-    const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
-    const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
-    assert.equal(nat.length, js.length);
-    nat.forEach((r, t) => assert.deepEqual(r, js[t], `dim ${dim}, merge ${t}`));
+    sameMergesNativeAndJs(m, (a, b) => (a.id + 2 * b.id) % 13 !== 0, `dim ${dim}`);
   }
 });
 
@@ -184,12 +188,7 @@ test("agglomerate: first candidates from the BLAS kernel (labels over 512 cluste
     for (let i = 0; i < m.data.length; i++) m.data[i] = offset + rng.normal();
     // 60 copies of one row: more equal distances than the kernel's candidate room, so its full-scan fallback runs too.
     for (let i = 1; i < 60; i++) m.data.copyWithin(i * 2 * dim, 0, dim);
-    const input: AggCluster[] = Array.from({ length: n }, (_, i) => ({ id: i, label: i % 2, members: Int32Array.of(i) }));
-    const veto = (a: AggCluster, b: AggCluster) => (a.id + 3 * b.id) % 17 !== 0;
-    const js = agglomerate(m, input, { nextId: n, native: false, allow: veto }).merges;
-    const nat = agglomerate(m, input, { nextId: n, allow: veto }).merges;
-    assert.equal(nat.length, js.length);
-    nat.forEach((r, t) => assert.deepEqual(r, js[t], `offset ${offset}, merge ${t}`));
+    sameMergesNativeAndJs(m, (a, b) => (a.id + 3 * b.id) % 17 !== 0, `offset ${offset}`);
   }
 });
 
