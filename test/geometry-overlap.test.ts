@@ -182,6 +182,17 @@ test("native projection kernels (when built) give bit-identical projections to t
     const z = Float64Array.from({ length: dim }, () => rng.normal());
     const viaKernel = new Float64Array(rows.length);
     projectRows(m, rows, z, viaKernel);
+    // The radius kernel: squared distances from a centre summed in coordinate order, bit for bit (rows 0..k, k
+    // not a multiple of four, for the tail).
+    for (const k of [rows.length, 7]) {
+      let want = 0;
+      for (const r of rows.subarray(0, k)) {
+        let d2 = 0;
+        for (let j = 0; j < dim; j++) d2 += (m.data[r * dim + j] - z[j]) ** 2;
+        if (d2 > want) want = d2;
+      }
+      assert.equal(native.maxsqdist!(m.data, dim, rows.subarray(0, k), z, 0), want, `maxsqdist, dim ${dim}, ${k} rows`);
+    }
     rows.forEach((r, i) => assert.equal(viaKernel[i], dotRow(m, r, z), `dim ${dim}, row ${r}`));
     for (const wantMin of [true, false]) {
       // The definition (dotRow's sums), bit for bit, and within rounding of one plain sum per row.
@@ -197,6 +208,21 @@ test("native projection kernels (when built) give bit-identical projections to t
       const got = extremeProjection(m, rows, z, wantMin, wantMin ? 0.5 : -0.5);
       assert.equal(got, want, `dim ${dim}, ${wantMin ? "min" : "max"}`);
       assert.ok(Math.abs(got - plain) <= 1e-12 * dim * 10, `dim ${dim}: ${got} vs plain sum ${plain}`);
+      // With a stop: the extreme of the rows up to the first one that crosses it (the median row's value).
+      const sorted = rows.map((r) => dotRow(m, r, z)).sort((p, q) => p - q);
+      const stop = sorted[sorted.length >> 1];
+      let early = wantMin ? Infinity : -Infinity;
+      let crossedAt = -1;
+      for (let i = 0; i < rows.length; i++) {
+        const v = dotRow(m, rows[i], z);
+        if (wantMin ? v < early : v > early) early = v;
+        if (wantMin ? early <= stop : early >= stop) {
+          crossedAt = i;
+          break;
+        }
+      }
+      assert.ok(crossedAt >= 0);
+      assert.equal(extremeProjection(m, rows, z, wantMin, wantMin ? Infinity : -Infinity, stop), early, `dim ${dim}, stop`);
     }
   }
 });
@@ -217,10 +243,111 @@ test("native distance kernels (when built) reject wrong arguments with errors na
     name: "TypeError",
     message: /^ftgeo_dist\.dotrows: expected a Float32Array as argument 1 of \(Float32Array, int32, Int32Array, Float64Array, Float64Array\), got a Float64Array$/,
   });
-  assert.throws(() => loose.extremedot(data, 4, rows, y, 1, 0), { name: "TypeError", message: /^ftgeo_dist\.extremedot: expected a boolean as argument 5 .*got a number$/ });
+  assert.throws(() => loose.extremedot(data, 4, rows, y, 1, 0, 0), { name: "TypeError", message: /^ftgeo_dist\.extremedot: expected a boolean as argument 5 .*got a number$/ });
   assert.throws(() => loose.sqdists(new Float64Array(8), 2, 0, rows, 0, 2), { message: /^ftgeo_dist\.sqdists: wrong number of arguments: expected 7 .*got 6$/ });
   // Sizes are still checked against the arrays: row 3 of a 3-row matrix does not exist.
   assert.throws(() => native.dotrows(data, 4, Int32Array.from([0, 3]), y, out), { name: "RangeError", message: "ftgeo_dist.dotrows: a row index is outside the matrix" });
   // The same arguments, correct, are accepted (the errors above come from the arguments, not the kernel).
   assert.doesNotThrow(() => native.dotrows(data, 4, rows, y, out));
+});
+
+test("native sphere scan (when built): split across threads, the same slots, distances and counts as one loop", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.threads !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(7);
+  const dim = 8;
+  const nd = 2;
+  const size = 50000; // three parts of at least 16,384 slots
+  const centres = Float64Array.from({ length: size * dim }, () => rng.normal() * 4);
+  const radii = Float64Array.from({ length: size }, () => Math.abs(rng.normal()));
+  const labels = Int32Array.from({ length: size }, () => rng.int(5));
+  const proj = new Float64Array(size * nd);
+  const norms = new Float64Array(size);
+  for (let s = 0; s < size; s++) {
+    let n2 = 0;
+    for (let k = 0; k < dim; k++) n2 += centres[s * dim + k] ** 2;
+    norms[s] = Math.sqrt(n2);
+    for (let j = 0; j < nd; j++) proj[s * nd + j] = centres[s * dim + j]; // the first axes: orthonormal
+  }
+  const c = Float64Array.from({ length: dim }, () => rng.normal());
+  const pc = c.slice(0, nd);
+  const nc = Math.sqrt(c.reduce((a, v) => a + v * v, 0));
+  const run = (threads: number) => {
+    native.threads!(threads);
+    const slots = new Int32Array(size);
+    const cd2 = new Float64Array(size);
+    const counts = new Float64Array(3);
+    const n = native.spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, 6, 1, pc, nc, slots, cd2, counts);
+    return { slots: Array.from(slots.subarray(0, n)), cd2: Array.from(cd2.subarray(0, n)), counts: Array.from(counts) };
+  };
+  const before = native.threads();
+  try {
+    const one = run(1);
+    assert.ok(one.slots.length > 100, `only ${one.slots.length} slots left: the test needs many`);
+    for (const threads of [2, 3, 8]) assert.deepEqual(run(threads), one, `${threads} threads`);
+    // And those are the slots of another label whose spheres come within reach (checked by brute force).
+    const want: number[] = [];
+    for (let s = 0; s < size; s++) {
+      if (labels[s] === 1) continue;
+      let d2 = 0;
+      for (let k = 0; k < dim; k++) d2 += (c[k] - centres[s * dim + k]) ** 2;
+      if (Math.sqrt(d2) <= 6 + radii[s]) want.push(s);
+    }
+    assert.deepEqual(one.slots, want);
+  } finally {
+    native.threads(before);
+  }
+  assert.throws(() => native.threads!(0), /ftgeo_dist\.threads: expected an integer from 1 to 8/);
+});
+
+test("native projection kernels (when built): long row lists split across threads give the single loop's values", (t) => {
+  const native = loadNativeDist();
+  if (!native || typeof native.threads !== "function") {
+    t.skip("native distance addon not built (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(8);
+  const dim = 16;
+  const m = makeMatrix(3000, dim);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  const rows = Int32Array.from({ length: 10000 }, () => rng.int(m.n)); // four parts of at least 2,048 rows
+  const w = Float64Array.from({ length: dim }, () => rng.normal());
+  const dots = new Float64Array(rows.length);
+  rows.forEach((r, i) => (dots[i] = dotRow(m, r, w)));
+  const sorted = Array.from(dots).sort((p, q) => p - q);
+  // Stops crossed first in part 0, in a later part, or never; and a start beyond the stop.
+  const cases: [boolean, number, number][] = [
+    [true, Infinity, sorted[20]],
+    [true, Infinity, sorted[1]],
+    [true, Infinity, -Infinity],
+    [false, -Infinity, sorted[sorted.length - 2]],
+    [false, -Infinity, sorted[sorted.length - 30]],
+    [true, sorted[0] - 1, sorted[5]],
+  ];
+  const before = native.threads();
+  try {
+    const run = (threads: number) => {
+      native.threads!(threads);
+      const out = new Float64Array(rows.length);
+      native.dotrows(m.data, dim, rows, w, out);
+      return { out: Array.from(out), extremes: cases.map(([wantMin, start, stop]) => native.extremedot(m.data, dim, rows, w, wantMin, start, stop)) };
+    };
+    const one = run(1);
+    assert.deepEqual(one.out, Array.from(dots));
+    for (const threads of [2, 3, 8]) assert.deepEqual(run(threads), one, `${threads} threads`);
+    // The single loop's definition: the extreme up to the first row that reaches the stop.
+    cases.forEach(([wantMin, start, stop], i) => {
+      let best = start;
+      for (const v of dots) {
+        if (wantMin ? v < best : v > best) best = v;
+        if (wantMin ? best <= stop : best >= stop) break;
+      }
+      assert.equal(one.extremes[i], best, `case ${i}`);
+    });
+  } finally {
+    native.threads(before);
+  }
 });

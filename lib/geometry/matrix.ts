@@ -79,16 +79,24 @@ export function projectRows(m: Matrix, rows: ArrayLike<number>, z: Float64Array,
   for (let i = 0; i < rows.length; i++) out[i] = dotRow(m, rows[i], z);
 }
 
-/** The min (wantMin) or max of `start` and every listed row . w, each summed as dotRow sums. */
-export function extremeProjection(m: Matrix, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number {
+/**
+ * The min (wantMin) or max of `start` and every listed row . w, each summed as dotRow sums. With `stop`, returns as
+ * soon as that value is <= stop (wantMin) or >= stop, in row order: a caller that only needs to know whether the
+ * extreme stays beyond `stop` then projects the rows up to the first one that crosses it.
+ */
+export function extremeProjection(m: Matrix, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number, stop = wantMin ? -Infinity : Infinity): number {
   const native = rows.length >= 4 ? nativeProjections() : null;
-  if (native) return native.extremedot(m.data, m.dim, rows, w, wantMin, start);
+  if (native) return native.extremedot(m.data, m.dim, rows, w, wantMin, start, stop);
   let best = start;
   for (let i = 0; i < rows.length; i++) {
     const s = dotRow(m, rows[i], w);
     if (wantMin) {
       if (s < best) best = s;
-    } else if (s > best) best = s;
+      if (best <= stop) break;
+    } else {
+      if (s > best) best = s;
+      if (best >= stop) break;
+    }
   }
   return best;
 }

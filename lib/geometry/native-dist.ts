@@ -5,6 +5,8 @@
  * using them never changes a merge or a hull decision; they only make the scans faster. Missing, failing to load, or FTGEO_NATIVE_BLAS=0: null, and the JS loop is used.
  */
 import * as path from "node:path";
+import * as os from "node:os";
+import { argError } from "../util/errors";
 import { compileAddon, nativeAddonPath, requireAddon } from "../util/native-addon";
 
 export interface NativeDist {
@@ -13,7 +15,11 @@ export interface NativeDist {
   /** out[t] = row rows[t] of data . y, summed as matrix.dotRow sums (bit-identical). */
   dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
   /** min (wantMin) or max of start and each row rows[t] . w, summed as matrix.dotRow sums (bit-identical). */
-  extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number): number;
+  extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number, stop: number): number;
+  /** Threads the sphere scan may use (sets them first when given; absent from addons built before it existed). */
+  threads?(n?: number): number;
+  /** max of start and each row rows[t]'s squared distance from centre, summed as overlap.ts's sqDistFromCentre (bit-identical). */
+  maxsqdist?(data: Float32Array, dim: number, rows: Int32Array, centre: Float64Array, start: number): number;
   /** SpherePool's scan up to the partial distance (overlap.ts scanPool); returns how many slots are left in outSlot, outCd2. */
   spherescan(
     centres: Float64Array,
@@ -87,13 +93,20 @@ export function buildNativeDist(): string {
     name: "ftgeo_dist",
     what: "native distances",
     source: path.join("lib", "geometry", "native", "ftgeo_dist.c"),
-    flags: ["-O3", "-march=native", "-fno-fast-math", "-ffp-contract=off"],
+    flags: ["-O3", "-march=native", "-fno-fast-math", "-ffp-contract=off", "-pthread"],
   });
 }
 
 let loaded: NativeDist | null | undefined;
 
 export function loadNativeDist(): NativeDist | null {
-  if (loaded === undefined) loaded = requireAddon<NativeDist>("ftgeo_dist", "native distance kernel", "the JS loop");
+  if (loaded === undefined) {
+    loaded = requireAddon<NativeDist>("ftgeo_dist", "native distance kernel", "the JS loop");
+    // DirectProbe's sphere scans over large pools (the bulk of checked merging on full POS) split across cores.
+    const asked = process.env.FTGEO_DIST_THREADS;
+    const n = asked !== undefined && asked !== "" ? Number(asked) : Math.min(4, os.availableParallelism());
+    if (!Number.isInteger(n) || n < 1 || n > 8) throw argError("FTGEO_DIST_THREADS", `expected an integer from 1 to 8, got ${JSON.stringify(asked)}`);
+    loaded?.threads?.(n);
+  }
   return loaded;
 }

@@ -145,9 +145,13 @@ function sqDistFromCentre(m: Matrix, p: number, centre: Float64Array): number {
 export function ensureRadius(m: Matrix, g: ClusterGeom): void {
   if (!Number.isNaN(g.radius)) return;
   let r2 = 0;
-  for (let i = 0; i < g.members.length; i++) {
-    const s = sqDistFromCentre(m, g.members[i], g.centre);
-    if (s > r2) r2 = s;
+  const native = g.members.length >= 8 ? loadNativeDist() : null;
+  if (native?.maxsqdist) r2 = native.maxsqdist(m.data, m.dim, g.members, g.centre, 0);
+  else {
+    for (let i = 0; i < g.members.length; i++) {
+      const s = sqDistFromCentre(m, g.members[i], g.centre);
+      if (s > r2) r2 = s;
+    }
   }
   g.radius = Math.sqrt(r2);
 }
@@ -775,8 +779,10 @@ export class OverlapOracle {
       const childPos = cert.pos === child;
       let posMin = cert.posMin;
       let negMax = cert.negMax;
-      if (childPos) posMin = extremeProjection(this.m, other.members, cert.w, true, posMin);
-      else negMax = extremeProjection(this.m, other.members, cert.w, false, negMax);
+      // A row of the other child on the far side of the opposite bound (posMin <= negMax) already fails the test
+      // below (posMin - negMax <= 0): the projection stops there.
+      if (childPos) posMin = extremeProjection(this.m, other.members, cert.w, true, posMin, negMax);
+      else negMax = extremeProjection(this.m, other.members, cert.w, false, negMax, posMin);
       const wn = normOf(cert);
       if ((posMin - negMax) / wn > this.overlapTol * scale) {
         // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
@@ -944,9 +950,17 @@ function centroidDirectionCert(m: Matrix, a: ClusterGeom, b: ClusterGeom, overla
     n2 += w[k] * w[k];
   }
   if (!(n2 > 0)) return undefined;
-  const proj = (rows: Int32Array, wantMin: boolean): number => extremeProjection(m, rows, w, wantMin, wantMin ? Infinity : -Infinity);
-  const negMax = proj(b.members, false);
-  const posMin = proj(a.members, true);
+  // The smaller side first, then the larger one only until a row crosses the first side's extreme (then
+  // posMin <= negMax: no separation, whatever the rest).
+  let negMax: number;
+  let posMin: number;
+  if (b.members.length <= a.members.length) {
+    negMax = extremeProjection(m, b.members, w, false, -Infinity);
+    posMin = extremeProjection(m, a.members, w, true, Infinity, negMax);
+  } else {
+    posMin = extremeProjection(m, a.members, w, true, Infinity);
+    negMax = extremeProjection(m, b.members, w, false, -Infinity, posMin);
+  }
   const n = Math.sqrt(n2);
   const scale = n + a.radius + b.radius;
   if ((posMin - negMax) / n <= overlapTol * scale) return undefined;

@@ -17,6 +17,8 @@
 #include <node_api.h>
 #include <stdint.h>
 #include <math.h>
+#include <pthread.h>
+#include <string.h>
 #include "ftgeo_args.h"
 #include "ftgeo_kheap.h"
 
@@ -96,8 +98,64 @@ static inline double dot4(const float *x, const double *y, int32_t dim) {
 }
 
 /*
+ * Parallel loops: parFor(n, minPart, fn, ctx) splits [0, n) into consecutive parts of at least minPart items (at most
+ * parThreads of them, set by threads()), runs fn(ctx, part, from, to) for part 0 here and the others on threads, and
+ * returns the number of parts. Each kernel then joins the parts' results in part order, so its output is the single
+ * loop's whatever the thread count.
+ */
+#define PAR_MAX 8
+static int32_t parThreads = 1;
+typedef void (*ParFn)(void *ctx, int32_t part, size_t from, size_t to);
+typedef struct {
+  ParFn fn;
+  void *ctx;
+  int32_t part;
+  size_t from, to;
+} ParJob;
+
+static void *parRun(void *arg) {
+  ParJob *j = (ParJob *)arg;
+  j->fn(j->ctx, j->part, j->from, j->to);
+  return NULL;
+}
+
+static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
+  size_t want = n / minPart;
+  int32_t parts = want < (size_t)parThreads ? (int32_t)want : parThreads;
+  if (parts < 1) parts = 1;
+  ParJob job[PAR_MAX];
+  pthread_t tid[PAR_MAX];
+  int started[PAR_MAX] = {0};
+  for (int32_t i = 0; i < parts; i++) job[i] = (ParJob){fn, ctx, i, (n * (size_t)i) / (size_t)parts, (n * (size_t)(i + 1)) / (size_t)parts};
+  for (int32_t i = 1; i < parts; i++) started[i] = pthread_create(&tid[i], NULL, parRun, &job[i]) == 0;
+  parRun(&job[0]);
+  for (int32_t i = 1; i < parts; i++) {
+    if (started[i]) pthread_join(tid[i], NULL);
+    else parRun(&job[i]); /* no thread to be had: this part runs here */
+  }
+  return parts;
+}
+
+/* Rows per part of the projection kernels: 2,048 rows of 128 floats (1 MB) are worth a thread. */
+#define ROWS_PART_MIN 2048
+
+typedef struct {
+  const float *data;
+  const int32_t *rows;
+  const double *y;
+  double *out;
+  int32_t dim;
+} DotCtx;
+
+static void dotPart(void *arg, int32_t part, size_t from, size_t to) {
+  (void)part;
+  const DotCtx *c = (const DotCtx *)arg;
+  for (size_t t = from; t < to; t++) c->out[t] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->y, c->dim);
+}
+
+/*
  * dotrows(data: Float32Array, dim, rows: Int32Array, y: Float64Array, out: Float64Array)
- *   out[t] = row rows[t] . y, summed as dot4 (matrix.ts's dotRow).
+ *   out[t] = row rows[t] . y, summed as dot4 (matrix.ts's dotRow); long row lists in parallel parts.
  */
 static napi_value dotrows(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.dotrows";
@@ -108,31 +166,106 @@ static napi_value dotrows(napi_env env, napi_callback_info info) {
   size_t n = arg[2].len, outLen = arg[4].len;
   double *y = arg[3].f64, *out = arg[4].f64;
   if (!fitsFor(env, outLen >= n, kernel, "out needs a place for every row")) return NULL;
-  for (size_t t = 0; t < n; t++) {
-    out[t] = dot4(data + (size_t)rows[t] * dim, y, dim);
-  }
+  DotCtx ctx = {data, rows, y, out, dim};
+  parFor(n, ROWS_PART_MIN, dotPart, &ctx);
   return NULL;
 }
 
 /*
- * extremedot(data: Float32Array, dim, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number) -> number
- *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed by dot4 (four
- *   accumulators: a quarter of the dependent additions of one), compared as matrix.ts's extremeProjection does.
+ * maxsqdist(data: Float32Array, dim, rows: Int32Array, centre: Float64Array, start) -> number
+ *   The largest of start and every row's squared distance from centre, each summed as overlap.ts's sqDistFromCentre
+ *   sums it (one accumulator, coordinates in order: the same double); four rows at a time, as independent chains.
  */
+static napi_value maxsqdist(napi_env env, napi_callback_info info) {
+  const char *kernel = "ftgeo_dist.maxsqdist";
+  FtgeoArg arg[5];
+  if (!kernelArgs(env, info, kernel, "fzidn", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  const float *data = arg[0].f32;
+  const int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  const size_t n = arg[2].len;
+  const double *c = arg[3].f64;
+  double best = arg[4].number;
+  size_t t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const float *x0 = data + (size_t)rows[t] * dim, *x1 = data + (size_t)rows[t + 1] * dim;
+    const float *x2 = data + (size_t)rows[t + 2] * dim, *x3 = data + (size_t)rows[t + 3] * dim;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int32_t k = 0; k < dim; k++) {
+      const double ck = c[k];
+      double u;
+      u = (double)x0[k] - ck; s0 += u * u;
+      u = (double)x1[k] - ck; s1 += u * u;
+      u = (double)x2[k] - ck; s2 += u * u;
+      u = (double)x3[k] - ck; s3 += u * u;
+    }
+    if (s0 > best) best = s0;
+    if (s1 > best) best = s1;
+    if (s2 > best) best = s2;
+    if (s3 > best) best = s3;
+  }
+  for (; t < n; t++) {
+    const float *x = data + (size_t)rows[t] * dim;
+    double s = 0;
+    for (int32_t k = 0; k < dim; k++) {
+      const double u = (double)x[k] - c[k];
+      s += u * u;
+    }
+    if (s > best) best = s;
+  }
+  napi_value result;
+  napi_create_double(env, best, &result);
+  return result;
+}
+
+/*
+ * extremedot(data: Float32Array, dim, rows: Int32Array, w: Float64Array, wantMin: boolean, start, stop) -> number
+ *   The smallest (wantMin) or largest of start and every row rows[t] . w, each summed by dot4 (four
+ *   accumulators: a quarter of the dependent additions of one), compared as matrix.ts's extremeProjection does;
+ *   returned early, in the row order, once it is <= stop (wantMin) or >= stop. Long row lists in parallel parts
+ *   (the value is the single loop's).
+ */
+typedef struct {
+  const float *data;
+  const int32_t *rows;
+  const double *w;
+  int32_t dim;
+  bool wantMin;
+  double start, stop;
+  double best[PAR_MAX];
+} ExtremeCtx;
+
+/* One part's extreme, from `start` for part 0 and from infinity for the others, up to its first row reaching stop. */
+static void extremePart(void *arg, int32_t part, size_t from, size_t to) {
+  ExtremeCtx *c = (ExtremeCtx *)arg;
+  double best = part == 0 ? c->start : (c->wantMin ? INFINITY : -INFINITY);
+  for (size_t t = from; t < to; t++) {
+    const double s = dot4(c->data + (size_t)c->rows[t] * c->dim, c->w, c->dim);
+    if (c->wantMin) {
+      if (s < best) best = s;
+      if (best <= c->stop) break;
+    } else {
+      if (s > best) best = s;
+      if (best >= c->stop) break;
+    }
+  }
+  c->best[part] = best;
+}
+
 static napi_value extremedot(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.extremedot";
-  FtgeoArg arg[6];
-  if (!kernelArgs(env, info, kernel, "fzidbn", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  FtgeoArg arg[7];
+  if (!kernelArgs(env, info, kernel, "fzidbnn", arg) || !rows_fit(env, kernel, arg)) return NULL;
   float *data = arg[0].f32;
   int32_t dim = arg[1].integer, *rows = arg[2].i32;
   size_t n = arg[2].len;
-  double *w = arg[3].f64, best = arg[5].number;
-  bool wantMin = arg[4].boolean;
-  for (size_t t = 0; t < n; t++) {
-    const double s = dot4(data + (size_t)rows[t] * dim, w, dim);
-    if (wantMin) {
-      if (s < best) best = s;
-    } else if (s > best) best = s;
+  ExtremeCtx ctx = {data, rows, arg[3].f64, dim, arg[4].boolean, arg[5].number, arg[6].number, {0}};
+  const int32_t parts = parFor(n, ROWS_PART_MIN, extremePart, &ctx);
+  /* The single loop's answer from the parts': part 0 started from `start`; a later part matters only if no earlier
+   * one reached stop, and then the single loop would have stopped exactly where that part did. */
+  double best = ctx.best[0];
+  for (int32_t i = 1; i < parts; i++) {
+    if (ctx.wantMin ? best <= ctx.stop : best >= ctx.stop) break;
+    if (ctx.wantMin ? ctx.best[i] < best : ctx.best[i] > best) best = ctx.best[i];
   }
   napi_value result;
   napi_create_double(env, best, &result);
@@ -147,23 +280,27 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
  *   (skipped). The slots that remain and their squared distances go to outSlot[0..n), outCd2[0..n); counts[0..3)
  *   += the slots tested, skipped by the distance and skipped by the projections. Same expressions, same order, so
- *   the same doubles as the JS loop.
+ *   the same doubles as the JS loop. Large pools are split into consecutive parts scanned on threads (threads()),
+ *   whose outputs are joined in slot order: the same output as one loop.
  */
-static napi_value spherescan(napi_env env, napi_callback_info info) {
-  FtgeoArg arg[16];
-  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
-  double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[8].f64, *pc = arg[11].f64;
-  double *outCd2 = arg[14].f64, *counts = arg[15].f64, rc = arg[9].number, nc = arg[12].number;
-  int32_t *labels = arg[2].i32, *outSlot = arg[13].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[10].integer;
-  size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[8].len, lpc = arg[11].len;
-  size_t los = arg[13].len, lod = arg[14].len, lcn = arg[15].len;
-  if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
-                      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
-               "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
-    return NULL;
+/* One part of spherescan's slots, [from, to): its output at outSlot/outCd2[0..n), its counts. */
+typedef struct {
+  const double *centres, *radii, *proj, *norms, *c, *pc;
+  const int32_t *labels;
+  int32_t from, to, dim, nd, label, n;
+  double rc, nc, checks, skips, projSkips;
+  int32_t *outSlot;
+  double *outCd2;
+} ScanPart;
+
+static void *scanPart(void *arg) {
+  ScanPart *q = (ScanPart *)arg;
+  const double *centres = q->centres, *radii = q->radii, *proj = q->proj, *norms = q->norms, *c = q->c, *pc = q->pc;
+  const int32_t *labels = q->labels, dim = q->dim, nd = q->nd, label = q->label;
+  const double rc = q->rc, nc = q->nc;
   int32_t n = 0;
   double checks = 0, skips = 0, projSkips = 0;
-  for (int32_t s = 0; s < size; s++) {
+  for (int32_t s = q->from; s < q->to; s++) {
     if (labels[s] == label) continue;
     checks++;
     const double rx = radii[s];
@@ -202,15 +339,89 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
       skips++;
       continue;
     }
-    outSlot[n] = s;
-    outCd2[n] = cd2;
+    q->outSlot[n] = s;
+    q->outCd2[n] = cd2;
     n++;
+  }
+  q->n = n;
+  q->checks = checks;
+  q->skips = skips;
+  q->projSkips = projSkips;
+  return NULL;
+}
+
+/* Slots per part of spherescan: a part of at least 16,384 slots is worth a thread. */
+#define SCAN_PART_MIN 16384
+
+typedef struct {
+  ScanPart part[PAR_MAX];
+  int32_t *outSlot;
+  double *outCd2;
+} ScanCtx;
+
+/* Each part writes its output where its own slots start: never past them, never over an earlier part's. */
+static void scanPartAt(void *arg, int32_t i, size_t from, size_t to) {
+  ScanCtx *c = (ScanCtx *)arg;
+  ScanPart *q = &c->part[i];
+  q->from = (int32_t)from;
+  q->to = (int32_t)to;
+  q->outSlot = c->outSlot + from;
+  q->outCd2 = c->outCd2 + from;
+  scanPart(q);
+}
+
+static napi_value spherescan(napi_env env, napi_callback_info info) {
+  FtgeoArg arg[16];
+  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
+  double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[8].f64, *pc = arg[11].f64;
+  double *outCd2 = arg[14].f64, *counts = arg[15].f64, rc = arg[9].number, nc = arg[12].number;
+  int32_t *labels = arg[2].i32, *outSlot = arg[13].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[10].integer;
+  size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[8].len, lpc = arg[11].len;
+  size_t los = arg[13].len, lod = arg[14].len, lcn = arg[15].len;
+  if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
+                      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
+               "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
+    return NULL;
+  ScanCtx ctx;
+  for (int32_t i = 0; i < PAR_MAX; i++) ctx.part[i] = (ScanPart){centres, radii, proj, norms, c, pc, labels, 0, 0, dim, nd, label, 0, rc, nc, 0, 0, 0, NULL, NULL};
+  ctx.outSlot = outSlot;
+  ctx.outCd2 = outCd2;
+  const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPartAt, &ctx);
+  ScanPart *part = ctx.part;
+  /* The parts' outputs moved together, in slot order: the single loop's output exactly. */
+  int32_t n = part[0].n;
+  double checks = part[0].checks, skips = part[0].skips, projSkips = part[0].projSkips;
+  for (int32_t i = 1; i < parts; i++) {
+    memmove(outSlot + n, part[i].outSlot, sizeof(int32_t) * (size_t)part[i].n);
+    memmove(outCd2 + n, part[i].outCd2, sizeof(double) * (size_t)part[i].n);
+    n += part[i].n;
+    checks += part[i].checks;
+    skips += part[i].skips;
+    projSkips += part[i].projSkips;
   }
   counts[0] += checks;
   counts[1] += skips;
   counts[2] += projSkips;
   napi_value result;
   napi_create_int32(env, n, &result);
+  return result;
+}
+
+/* threads(n?) -> the number of threads the parallel kernels may use (sets it first when n is given, 1..8). */
+static napi_value threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc >= 1) {
+    int32_t t = 0;
+    if (napi_get_value_int32(env, argv[0], &t) != napi_ok || t < 1 || t > PAR_MAX) {
+      napi_throw_range_error(env, NULL, "ftgeo_dist.threads: expected an integer from 1 to 8");
+      return NULL;
+    }
+    parThreads = t;
+  }
+  napi_value result;
+  napi_create_int32(env, parThreads, &result);
   return result;
 }
 
@@ -460,7 +671,9 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
+    {"maxsqdist", NULL, maxsqdist, NULL, NULL, NULL, napi_default, NULL},
     {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
+    {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
     {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
     {"mergescan", NULL, mergescan, NULL, NULL, NULL, napi_default, NULL},
     {"corraladd", NULL, corraladd, NULL, NULL, NULL, napi_default, NULL},
