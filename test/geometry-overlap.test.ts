@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { dotRow, extremeProjection, makeMatrix, Matrix, projectRows } from "../lib/geometry/matrix";
-import { loadNativeDist } from "../lib/geometry/native-dist";
+import { loadNativeDist, NativeDist } from "../lib/geometry/native-dist";
 import { ClusterGeom, ensureRadius, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
 import { Rng } from "../lib/util/rng";
 
@@ -251,12 +251,19 @@ test("native distance kernels (when built) reject wrong arguments with errors na
   assert.doesNotThrow(() => native.dotrows(data, 4, rows, y, out));
 });
 
-test("native sphere scan (when built): split across threads, the same slots, distances and counts as one loop", (t) => {
+/** The native kernels with a thread count (skips the test without them). */
+function threadedNative(t: { skip: (why: string) => void }): (NativeDist & { threads: (n?: number) => number }) | undefined {
   const native = loadNativeDist();
   if (!native || typeof native.threads !== "function") {
     t.skip("native distance addon not built (npm run build:native)");
-    return;
+    return undefined;
   }
+  return native as NativeDist & { threads: (n?: number) => number };
+}
+
+test("native sphere scan (when built): split across threads, the same slots, distances and counts as one loop", (t) => {
+  const native = threadedNative(t);
+  if (!native) return;
   const rng = new Rng(7);
   const dim = 8;
   const nd = 2;
@@ -276,7 +283,7 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   const pc = c.slice(0, nd);
   const nc = Math.sqrt(c.reduce((a, v) => a + v * v, 0));
   const run = (threads: number) => {
-    native.threads!(threads);
+    native.threads(threads);
     const slots = new Int32Array(size);
     const cd2 = new Float64Array(size);
     const counts = new Float64Array(3);
@@ -300,15 +307,12 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   } finally {
     native.threads(before);
   }
-  assert.throws(() => native.threads!(0), /ftgeo_dist\.threads: expected an integer from 1 to 8/);
+  assert.throws(() => native.threads(0), /ftgeo_dist\.threads: expected an integer from 1 to 8/);
 });
 
 test("native projection kernels (when built): long row lists split across threads give the single loop's values", (t) => {
-  const native = loadNativeDist();
-  if (!native || typeof native.threads !== "function") {
-    t.skip("native distance addon not built (npm run build:native)");
-    return;
-  }
+  const native = threadedNative(t);
+  if (!native) return;
   const rng = new Rng(8);
   const dim = 16;
   const m = makeMatrix(3000, dim);
@@ -330,7 +334,7 @@ test("native projection kernels (when built): long row lists split across thread
   const before = native.threads();
   try {
     const run = (threads: number) => {
-      native.threads!(threads);
+      native.threads(threads);
       const out = new Float64Array(rows.length);
       native.dotrows(m.data, dim, rows, w, out);
       return { out: Array.from(out), extremes: cases.map(([wantMin, start, stop]) => native.extremedot(m.data, dim, rows, w, wantMin, start, stop)) };
