@@ -16,7 +16,7 @@ export interface NativeDist {
   dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
   /** min (wantMin) or max of start and each row rows[t] . w, summed as matrix.dotRow sums (bit-identical). */
   extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number, stop: number): number;
-  /** Threads the sphere scan may use (sets them first when given; absent from addons built before it existed). */
+  /** Threads of the long-input kernels (sphere scan, row projections, extremes); sets them first when given (absent from older builds). */
   threads?(n?: number): number;
   /** max of start and each row rows[t]'s squared distance from centre, summed as overlap.ts's sqDistFromCentre (bit-identical). */
   maxsqdist?(data: Float32Array, dim: number, rows: Int32Array, centre: Float64Array, start: number): number;
