@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { directProbe, DirectProbeResult, findLabelConflicts } from "../../geometry/directprobe";
 import { hullDistance } from "../../geometry/hull";
 import { initLp } from "../../geometry/lp";
+import { loadNativeDist } from "../../geometry/native-dist";
 import { makeMatrix, Matrix, selectRows } from "../../geometry/matrix";
 import { bertRepsEncoder, loadEncoder } from "../../reps/encoder";
 import { writeNpy } from "../../reps/npy";
@@ -151,6 +152,8 @@ export async function run(argv: string[]): Promise<number> {
         clusterSeconds: seconds,
         clusterCpuSeconds: cpuSeconds,
         loadAverage: os.loadavg()[0],
+        // Threads of the native kernels on long inputs (FTGEO_DIST_THREADS; 0: no native kernels): CPU time can exceed wall time.
+        nativeThreads: loadNativeDist()?.threads?.() ?? 0,
         targetSeconds: spec.targetSeconds,
         ratioToTarget: seconds / spec.targetSeconds,
         phases: s.seconds,
@@ -192,7 +195,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       console.log(
         `${spec.name}: ${m.n} points, ${r.labels.length} labels -> ${r.numClusters} clusters (${r.linear ? "linear" : "non-linear"}) in ` +
-          `${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU, load average ${os.loadavg()[0].toFixed(1)}) = ` +
+          `${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU, ${report.nativeThreads} native threads, load average ${os.loadavg()[0].toFixed(1)}) = ` +
           `${(100 * report.ratioToTarget).toFixed(1)}% of the ${spec.targetSeconds} s target; ` +
           `${s.hullSolves} hull solves (${report.hullSolvesPerSecond?.toFixed(1) ?? "-"}/s, ${s.hullSeconds.toFixed(1)} s, ` +
           `${s.corralDecided} decided by the exact corral method), ${s.lpSolves} LPs (${s.lpSeconds.toFixed(1)} s), ` +
