@@ -102,7 +102,8 @@ let loaded: NativeDist | null | undefined;
 export function loadNativeDist(): NativeDist | null {
   if (loaded === undefined) {
     loaded = requireAddon<NativeDist>("ftgeo_dist", "native distance kernel", "the JS loop");
-    // DirectProbe's sphere scans over large pools (the bulk of checked merging on full POS) split across cores.
+    // The sphere scans over large pools and the projections of large clusters (most of checked merging on full POS)
+    // split across cores.
     const asked = process.env.FTGEO_DIST_THREADS;
     const n = asked !== undefined && asked !== "" ? Number(asked) : Math.min(4, os.availableParallelism());
     if (!Number.isInteger(n) || n < 1 || n > 8) throw argError("FTGEO_DIST_THREADS", `expected an integer from 1 to 8, got ${JSON.stringify(asked)}`);

@@ -283,24 +283,33 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   the same doubles as the JS loop. Large pools are split into consecutive parts scanned on threads (threads()),
  *   whose outputs are joined in slot order: the same output as one loop.
  */
-/* One part of spherescan's slots, [from, to): its output at outSlot/outCd2[0..n), its counts. */
+/* Slots per part of spherescan: a part of at least 16,384 slots is worth a thread. */
+#define SCAN_PART_MIN 16384
+
+/* spherescan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
 typedef struct {
   const double *centres, *radii, *proj, *norms, *c, *pc;
   const int32_t *labels;
-  int32_t from, to, dim, nd, label, n;
-  double rc, nc, checks, skips, projSkips;
+  int32_t dim, nd, label;
+  double rc, nc;
   int32_t *outSlot;
   double *outCd2;
-} ScanPart;
+  size_t from[PAR_MAX];
+  int32_t n[PAR_MAX];
+  double checks[PAR_MAX], skips[PAR_MAX], projSkips[PAR_MAX];
+} ScanCtx;
 
-static void *scanPart(void *arg) {
-  ScanPart *q = (ScanPart *)arg;
+/* The slots [from, to) of one part: each part writes where its own slots start, never over another part's output. */
+static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
+  ScanCtx *q = (ScanCtx *)arg;
   const double *centres = q->centres, *radii = q->radii, *proj = q->proj, *norms = q->norms, *c = q->c, *pc = q->pc;
   const int32_t *labels = q->labels, dim = q->dim, nd = q->nd, label = q->label;
   const double rc = q->rc, nc = q->nc;
+  int32_t *outSlot = q->outSlot + from;
+  double *outCd2 = q->outCd2 + from;
   int32_t n = 0;
   double checks = 0, skips = 0, projSkips = 0;
-  for (int32_t s = q->from; s < q->to; s++) {
+  for (int32_t s = (int32_t)from; s < (int32_t)to; s++) {
     if (labels[s] == label) continue;
     checks++;
     const double rx = radii[s];
@@ -339,35 +348,15 @@ static void *scanPart(void *arg) {
       skips++;
       continue;
     }
-    q->outSlot[n] = s;
-    q->outCd2[n] = cd2;
+    outSlot[n] = s;
+    outCd2[n] = cd2;
     n++;
   }
-  q->n = n;
-  q->checks = checks;
-  q->skips = skips;
-  q->projSkips = projSkips;
-  return NULL;
-}
-
-/* Slots per part of spherescan: a part of at least 16,384 slots is worth a thread. */
-#define SCAN_PART_MIN 16384
-
-typedef struct {
-  ScanPart part[PAR_MAX];
-  int32_t *outSlot;
-  double *outCd2;
-} ScanCtx;
-
-/* Each part writes its output where its own slots start: never past them, never over an earlier part's. */
-static void scanPartAt(void *arg, int32_t i, size_t from, size_t to) {
-  ScanCtx *c = (ScanCtx *)arg;
-  ScanPart *q = &c->part[i];
-  q->from = (int32_t)from;
-  q->to = (int32_t)to;
-  q->outSlot = c->outSlot + from;
-  q->outCd2 = c->outCd2 + from;
-  scanPart(q);
+  q->from[part] = from;
+  q->n[part] = n;
+  q->checks[part] = checks;
+  q->skips[part] = skips;
+  q->projSkips[part] = projSkips;
 }
 
 static napi_value spherescan(napi_env env, napi_callback_info info) {
@@ -382,22 +371,18 @@ static napi_value spherescan(napi_env env, napi_callback_info info) {
                       (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
                "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
     return NULL;
-  ScanCtx ctx;
-  for (int32_t i = 0; i < PAR_MAX; i++) ctx.part[i] = (ScanPart){centres, radii, proj, norms, c, pc, labels, 0, 0, dim, nd, label, 0, rc, nc, 0, 0, 0, NULL, NULL};
-  ctx.outSlot = outSlot;
-  ctx.outCd2 = outCd2;
-  const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPartAt, &ctx);
-  ScanPart *part = ctx.part;
+  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, rc, nc, outSlot, outCd2, {0}, {0}, {0}, {0}, {0}};
+  const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPart, &q);
   /* The parts' outputs moved together, in slot order: the single loop's output exactly. */
-  int32_t n = part[0].n;
-  double checks = part[0].checks, skips = part[0].skips, projSkips = part[0].projSkips;
+  int32_t n = q.n[0];
+  double checks = q.checks[0], skips = q.skips[0], projSkips = q.projSkips[0];
   for (int32_t i = 1; i < parts; i++) {
-    memmove(outSlot + n, part[i].outSlot, sizeof(int32_t) * (size_t)part[i].n);
-    memmove(outCd2 + n, part[i].outCd2, sizeof(double) * (size_t)part[i].n);
-    n += part[i].n;
-    checks += part[i].checks;
-    skips += part[i].skips;
-    projSkips += part[i].projSkips;
+    memmove(outSlot + n, outSlot + q.from[i], sizeof(int32_t) * (size_t)q.n[i]);
+    memmove(outCd2 + n, outCd2 + q.from[i], sizeof(double) * (size_t)q.n[i]);
+    n += q.n[i];
+    checks += q.checks[i];
+    skips += q.skips[i];
+    projSkips += q.projSkips[i];
   }
   counts[0] += checks;
   counts[1] += skips;
