@@ -186,6 +186,30 @@ test("corral solver: a warm start from a subset's nearest points gives the same 
   assert.ok(Math.abs(warm.upper - cold.upper) < 1e-8 * cold.upper, `warm ${warm.upper} vs cold ${cold.upper}`);
 });
 
+test("corral solver: the lift from the sets' spreads (no pass over the points) gives the same distance", () => {
+  const rng = new Rng(8);
+  const dim = 30;
+  const A = Array.from({ length: 150 }, () => Array.from({ length: dim }, (_, k) => 5 + rng.normal() + (k === 0 ? 2.5 : 0)));
+  const B = Array.from({ length: 70 }, () => Array.from({ length: dim }, (_, k) => 5 + rng.normal() - (k === 0 ? 2.5 : 0)));
+  const { m, a, b } = sets(A, B);
+  // Centroids and spreads by plain sums (the reference the solver's own pass would compute).
+  const stats = (rows: number[][]) => {
+    const c = new Float64Array(dim);
+    for (const r of rows) r.forEach((v, k) => (c[k] += Math.fround(v) / rows.length));
+    let s = 0;
+    for (const r of rows) r.forEach((v, k) => (s += (Math.fround(v) - c[k]) ** 2));
+    return { c, s };
+  };
+  const sa = stats(A);
+  const sb = stats(B);
+  const base = { goal: "distance" as const, relTol: 1e-10, zeroTol: 1e-9, centreA: sa.c, centreB: sb.c };
+  const pass = corralHullDistance({ m, rows: a }, { m, rows: b }, base);
+  const spreads = corralHullDistance({ m, rows: a }, { m, rows: b }, { ...base, spreadA: sa.s, spreadB: sb.s });
+  assert.equal(pass.status, "separated");
+  assert.equal(spreads.status, "separated");
+  assert.ok(Math.abs(spreads.upper - pass.upper) < 1e-8 * pass.upper, `${spreads.upper} vs ${pass.upper}`);
+});
+
 test("corral solver: the native kernel (when built) gives bit-identical results to the JS loops", (t) => {
   const native = loadNativeDist();
   if (!native || typeof native.corraladd !== "function") {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { dotRow, extremeProjection, makeMatrix, Matrix, projectRows } from "../lib/geometry/matrix";
 import { loadNativeDist, NativeDist } from "../lib/geometry/native-dist";
-import { ClusterGeom, ensureRadius, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
+import { ClusterGeom, ensureRadius, ensureSpread, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
 import { Rng } from "../lib/util/rng";
 
 /** Points around a few centres per label, with labels interleaved so that some clusters of different labels overlap. */
@@ -54,6 +54,22 @@ test("geomOf: a prefix's row sum and a deferred radius give bit-identical geomet
   assert.deepEqual(Array.from(fromHead.centre), Array.from(whole.centre));
   assert.equal(fromHead.radius, whole.radius);
   assert.throws(() => geomOf(m, 3, 0, rows, undefined, { prefix: geomOf(m, 4, 0, rows.slice(1, 5)) }), /not a prefix/);
+});
+
+test("ensureSpread: from two parts (parallel-axis theorem) or by a pass, the sum of squared distances from the centre", () => {
+  const { m } = points(4, 300, 7, 1);
+  const a = geomOf(m, 0, 0, Int32Array.from({ length: 120 }, (_, i) => i));
+  const b = geomOf(m, 1, 0, Int32Array.from({ length: 180 }, (_, i) => 120 + i));
+  const all = geomOf(m, 2, 0, Int32Array.from({ length: 300 }, (_, i) => i), [0, 1]);
+  // Reference: the plain sum over the points.
+  let want = 0;
+  for (let p = 0; p < 300; p++) for (let k = 0; k < m.dim; k++) want += (m.data[p * m.dim + k] - all.centre[k]) ** 2;
+  const fromParts = ensureSpread(m, all, [a, b]);
+  assert.ok(Math.abs(fromParts - want) < 1e-12 * want, `${fromParts} vs ${want}`);
+  const byPass = ensureSpread(m, geomOf(m, 3, 0, all.members));
+  assert.ok(Math.abs(byPass - want) < 1e-12 * want, `${byPass} vs ${want}`);
+  assert.equal(ensureSpread(m, geomOf(m, 4, 0, Int32Array.of(5))), 0);
+  assert.equal(ensureSpread(m, all), fromParts, "computed once");
 });
 
 test("SpherePool: the flat sphere scan finds the same overlaps and sphere tests as the list of other clusters", () => {
@@ -267,7 +283,7 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   const rng = new Rng(7);
   const dim = 8;
   const nd = 2;
-  const size = 50000; // three parts of at least 16,384 slots
+  const size = 50000; // parts of at least 4,096 slots: as many as the threads
   const centres = Float64Array.from({ length: size * dim }, () => rng.normal() * 4);
   const radii = Float64Array.from({ length: size }, () => Math.abs(rng.normal()));
   const labels = Int32Array.from({ length: size }, () => rng.int(5));

@@ -42,6 +42,13 @@ export interface CorralOptions {
   /** The centroids of A and B, if known (bit-identical to summing the rows in order and dividing): saves a pass. */
   centreA?: Float64Array;
   centreB?: Float64Array;
+  /**
+   * Sums of squared distances of A's and B's points from their centroids (with centreA and centreB): the lift constant
+   * then comes from them (parallel-axis theorem) instead of a pass over every point. Any positive lift of the right
+   * scale gives the same certified answers; this one equals the pass's up to rounding.
+   */
+  spreadA?: number;
+  spreadB?: number;
 }
 
 export interface CorralResult {
@@ -387,7 +394,14 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   // Lift constant: the mean squared norm of the centred points (keeps H's two parts on the same scale).
   let meanSq = 0;
   const native = opts.native === false ? null : nativeCorral();
-  for (const set of [A, B]) {
+  const fromSpreads = opts.centreA !== undefined && opts.centreB !== undefined && opts.spreadA !== undefined && opts.spreadB !== undefined;
+  if (fromSpreads) {
+    // Sum over A of |a - shift|^2 = spreadA + nA |cA - shift|^2, and |cA - shift| = |cB - shift| = |cA - cB| / 2.
+    let half2 = 0;
+    for (let k = 0; k < dim; k++) half2 += (0.25 * (cA[k] - cB[k])) * (cA[k] - cB[k]);
+    meanSq = opts.spreadA! + opts.spreadB! + (nA + nB) * half2;
+  }
+  for (const set of fromSpreads ? [] : [A, B]) {
     const { m, rows } = set;
     if (native && rows instanceof Int32Array) {
       meanSq = native.sqdevsum(m.data, dim, rows, shift, meanSq);

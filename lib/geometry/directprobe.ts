@@ -36,7 +36,7 @@ import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
 import { HullOptions } from "./hull";
 import { labelPairDirections, ProjectionIntervals } from "./intervals";
 import { checkLabels, Matrix } from "./matrix";
-import { ClusterGeom, geomOf, OverlapOracle, OverlapStats, SpherePool, VetoHint } from "./overlap";
+import { ClusterGeom, ensureSpread, geomOf, OverlapOracle, OverlapStats, SpherePool, VetoHint } from "./overlap";
 import { pca } from "./pca";
 
 export interface DirectProbeOptions {
@@ -486,6 +486,8 @@ function checkedMerging(
           stats.vetoedMerges++;
           return false;
         }
+        // Its spread from the parts' (O(dim)), before they are forgotten: the hull solver's scale for its later pairs.
+        ensureSpread(m, g, [ga, gb]);
         pending = g;
         return true;
       },

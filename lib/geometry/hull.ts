@@ -63,8 +63,8 @@ export interface HullOptions {
    * radius, computed by the same loop): saves two passes over each point set per solve. Must be bit-identical to
    * what sphereOf would return, or the answers may differ in the last bits.
    */
-  sphereA?: { centre: Float64Array; radius: number };
-  sphereB?: { centre: Float64Array; radius: number };
+  sphereA?: { centre: Float64Array; radius: number; spread?: number };
+  sphereB?: { centre: Float64Array; radius: number; spread?: number };
 }
 
 export interface HullResult {
@@ -330,7 +330,7 @@ export function hullDistance(A: PointSet, B: PointSet, opts: HullOptions = {}): 
   let warmA = opts.warmA;
   let warmB = opts.warmB;
   if ((opts.solver ?? "corral") === "corral") {
-    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts), centreA: sa.centre, centreB: sb.centre });
+    const c = corralHullDistance(A, B, { goal, relTol, zeroTol, warm: warmStart(A, B, opts), centreA: sa.centre, centreB: sb.centre, spreadA: opts.sphereA?.spread, spreadB: opts.sphereB?.spread });
     if (c.status !== "undecided") {
       return {
         status: c.status,

@@ -27,6 +27,8 @@ export interface ClusterGeom {
   children?: [number, number];
   /** Projection intervals (intervals.ts), once computed. */
   intervals?: Float64Array;
+  /** Sum of the members' squared distances from the centre, once known (ensureSpread): the hull solver's scale. */
+  spread?: number;
 }
 
 interface Cert {
@@ -154,6 +156,29 @@ export function ensureRadius(m: Matrix, g: ClusterGeom): void {
     }
   }
   g.radius = Math.sqrt(r2);
+}
+
+/**
+ * g's spread (ClusterGeom.spread): from its two parts when given (parallel-axis theorem: the parts' spreads plus
+ * na nb / (na + nb) |ca - cb|^2, in O(dim)), else one pass over the members. Equal up to rounding either way.
+ */
+export function ensureSpread(m: Matrix, g: ClusterGeom, parts?: [ClusterGeom, ClusterGeom]): number {
+  if (g.spread !== undefined) return g.spread;
+  if (parts) {
+    const [a, b] = parts;
+    const sa = ensureSpread(m, a);
+    const sb = ensureSpread(m, b);
+    let d2 = 0;
+    for (let k = 0; k < m.dim; k++) d2 += (a.centre[k] - b.centre[k]) ** 2;
+    const na = a.members.length;
+    const nb = b.members.length;
+    return (g.spread = sa + sb + ((na * nb) / (na + nb)) * d2);
+  }
+  const native = loadNativeDist();
+  if (native?.sqdevsum) return (g.spread = native.sqdevsum(m.data, m.dim, g.members, g.centre, 0));
+  let s = 0;
+  for (let i = 0; i < g.members.length; i++) s += sqDistFromCentre(m, g.members[i], g.centre);
+  return (g.spread = s);
 }
 
 /**
@@ -721,6 +746,8 @@ export class OverlapOracle {
     const warm = best
       ? { warmA: best.rowsA, warmB: best.rowsB, warmWeightA: best.wA, warmWeightB: best.wB }
       : { warmA, warmB };
+    ensureSpread(this.m, a);
+    ensureSpread(this.m, b);
     const t0 = performance.now();
     const r = hullDistance({ m: this.m, rows: a.members }, { m: this.m, rows: b.members }, { ...this.hullOpts, goal: "separable", ...warm, sphereA: a, sphereB: b });
     this.stats.hullSeconds += (performance.now() - t0) / 1000;

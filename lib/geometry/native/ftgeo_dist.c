@@ -136,8 +136,8 @@ static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
   return parts;
 }
 
-/* Rows per part of the projection kernels: 2,048 rows of 128 floats (1 MB) are worth a thread. */
-#define ROWS_PART_MIN 2048
+/* Rows per part of the projection kernels: 1,024 rows of 128 floats (512 KB) are worth a thread. */
+#define ROWS_PART_MIN 1024
 
 typedef struct {
   const float *data;
@@ -283,8 +283,8 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
  *   the same doubles as the JS loop. Large pools are split into consecutive parts scanned on threads (threads()),
  *   whose outputs are joined in slot order: the same output as one loop.
  */
-/* Slots per part of spherescan: a part of at least 16,384 slots is worth a thread. */
-#define SCAN_PART_MIN 16384
+/* Slots per part of spherescan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
+#define SCAN_PART_MIN 4096
 
 /* spherescan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
 typedef struct {
