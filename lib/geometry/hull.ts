@@ -61,7 +61,8 @@ export interface HullOptions {
   /**
    * sphereOf(A) and sphereOf(B) when the caller already has them (DirectProbe keeps every cluster's centroid and
    * radius, computed by the same loop): saves two passes over each point set per solve. Must be bit-identical to
-   * what sphereOf would return, or the answers may differ in the last bits.
+   * what sphereOf would return, or the answers may differ in the last bits. `spread` (optional): the sum of the points'
+   * squared distances from the centre (overlap.ts ensureSpread), which spares the corral solver a pass for its scale.
    */
   sphereA?: { centre: Float64Array; radius: number; spread?: number };
   sphereB?: { centre: Float64Array; radius: number; spread?: number };
