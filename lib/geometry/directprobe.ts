@@ -477,6 +477,8 @@ function checkedMerging(
         // merged.members is a's members then b's (a has the lower id): a's row sum is the start of g's. The radius
         // waits until a witness has not already vetoed the merge.
         const g = geomOf(m, merged.id, merged.label, merged.members, [a.id, b.id], { prefix: active.get(a.id), deferRadius: true });
+        // Its spread from the parts' in O(dim) (the hull solver's scale), before its check may need it: a pass otherwise.
+        ensureSpread(m, g, [ga, gb]);
         const hit = oracle.firstOverlap(g, pool, owner, [a.id, b.id]);
         if (hit) {
           const h = oracle.takeVetoHint();
@@ -486,8 +488,6 @@ function checkedMerging(
           stats.vetoedMerges++;
           return false;
         }
-        // Its spread from the parts' (O(dim)), before they are forgotten: the hull solver's scale for its later pairs.
-        ensureSpread(m, g, [ga, gb]);
         pending = g;
         return true;
       },
