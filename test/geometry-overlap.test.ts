@@ -281,10 +281,11 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   const native = threadedNative(t);
   if (!native) return;
   const rng = new Rng(7);
-  const dim = 8;
-  const nd = 2;
-  const size = 50000; // parts of at least 4,096 slots: as many as the threads
-  const centres = Float64Array.from({ length: size * dim }, () => rng.normal() * 4);
+  const dim = 40; // two blocks of the partial distance
+  const nd = 5;
+  const size = 50001; // parts of at least 4,096 slots: as many as the threads (and a tail after the groups of four)
+  // Spread along the projected axes, less along the others: many spheres are left for the distance to decide.
+  const centres = Float64Array.from({ length: size * dim }, (_, i) => rng.normal() * (i % dim < nd ? 4 : 0.5));
   const radii = Float64Array.from({ length: size }, () => Math.abs(rng.normal()));
   const labels = Int32Array.from({ length: size }, () => rng.int(5));
   const proj = new Float64Array(size * nd);
@@ -293,17 +294,21 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     let n2 = 0;
     for (let k = 0; k < dim; k++) n2 += centres[s * dim + k] ** 2;
     norms[s] = Math.sqrt(n2);
-    for (let j = 0; j < nd; j++) proj[s * nd + j] = centres[s * dim + j]; // the first axes: orthonormal
+    for (let j = 0; j < nd; j++) proj[j * size + s] = centres[s * dim + j]; // the first axes (orthonormal), direction-major
   }
-  const c = Float64Array.from({ length: dim }, () => rng.normal());
+  const c = Float64Array.from({ length: dim }, (_, k) => rng.normal() * (k < nd ? 1 : 0.5));
   const pc = c.slice(0, nd);
   const nc = Math.sqrt(c.reduce((a, v) => a + v * v, 0));
-  const run = (threads: number) => {
+  // The pool's layout: rows of `stride` values per direction (its capacity), here with room to spare.
+  const stride = size + 7;
+  const padded = new Float64Array(stride * nd).fill(NaN);
+  for (let j = 0; j < nd; j++) padded.set(proj.subarray(j * size, (j + 1) * size), j * stride);
+  const run = (threads: number, p = proj, st = size) => {
     native.threads(threads);
     const slots = new Int32Array(size);
     const cd2 = new Float64Array(size);
     const counts = new Float64Array(3);
-    const n = native.spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, 6, 1, pc, nc, slots, cd2, counts);
+    const n = native.poolscan(centres, radii, labels, p, norms, size, dim, nd, st, c, 6, 1, pc, nc, slots, cd2, counts);
     return { slots: Array.from(slots.subarray(0, n)), cd2: Array.from(cd2.subarray(0, n)), counts: Array.from(counts) };
   };
   const before = native.threads();
@@ -311,6 +316,10 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     const one = run(1);
     assert.ok(one.slots.length > 100, `only ${one.slots.length} slots left: the test needs many`);
     for (const threads of [2, 3, 8]) assert.deepEqual(run(threads), one, `${threads} threads`);
+    assert.deepEqual(run(2, padded, stride), one, "projection rows longer than the pool");
+    // Many calls in a row, as DirectProbe makes them: the threads kept between calls take each one's parts.
+    for (let i = 0; i < 60; i++) assert.deepEqual(run(1 + (i % 3), padded, stride), one, `call ${i}`);
+    assert.throws(() => run(2, proj, size - 1), /ftgeo_dist\.poolscan: an array is shorter than size, dim, nd or stride require \(or stride < size\)/);
     // And those are the slots of another label whose spheres come within reach (checked by brute force).
     const want: number[] = [];
     for (let s = 0; s < size; s++) {
@@ -320,6 +329,40 @@ test("native sphere scan (when built): split across threads, the same slots, dis
       if (Math.sqrt(d2) <= 6 + radii[s]) want.push(s);
     }
     assert.deepEqual(one.slots, want);
+    // The one-slot loop of overlap.ts (projection filter, then partial distances in blocks of 32): the same slots,
+    // the same doubles and the same counts.
+    const loop = { slots: [] as number[], cd2: [] as number[], counts: [0, 0, 0] };
+    for (let s = 0; s < size; s++) {
+      if (labels[s] === 1) continue;
+      loop.counts[0]++;
+      const reach = 6 + radii[s];
+      const enough = reach * reach * (1 + 1e-7);
+      const delta = 1e-12 * (nc + norms[s]);
+      let low2 = 0;
+      for (let j = 0; j < nd && low2 <= enough; j++) {
+        const u = Math.abs(pc[j] - proj[j * size + s]) - delta;
+        if (u > 0) low2 += u * u;
+      }
+      if (low2 > enough) {
+        loop.counts[2]++;
+        continue;
+      }
+      const limit = reach * reach * (1 + 1e-9) + 1e-300;
+      let d2 = 0;
+      let far = false;
+      for (let k = 0; k < dim && !far; ) {
+        const end = Math.min(k + 32, dim);
+        for (; k < end; k++) d2 += (c[k] - centres[s * dim + k]) * (c[k] - centres[s * dim + k]);
+        far = d2 > limit;
+      }
+      if (far) loop.counts[1]++;
+      else {
+        loop.slots.push(s);
+        loop.cd2.push(d2);
+      }
+    }
+    assert.deepEqual(one, loop);
+    assert.ok(one.counts[1] > 1000 && one.counts[2] > 1000, `both filters must decide many slots: ${one.counts}`);
   } finally {
     native.threads(before);
   }

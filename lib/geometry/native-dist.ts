@@ -20,8 +20,11 @@ export interface NativeDist {
   threads?(n?: number): number;
   /** max of start and each row rows[t]'s squared distance from centre, summed as overlap.ts's sqDistFromCentre (bit-identical). */
   maxsqdist?(data: Float32Array, dim: number, rows: Int32Array, centre: Float64Array, start: number): number;
-  /** SpherePool's scan up to the partial distance (overlap.ts scanPool); returns how many slots are left in outSlot, outCd2. */
-  spherescan(
+  /**
+   * SpherePool's scan up to the partial distance (overlap.ts scanPool; proj direction-major, rows of `stride`);
+   * returns how many slots are left in outSlot, outCd2.
+   */
+  poolscan(
     centres: Float64Array,
     radii: Float64Array,
     labels: Int32Array,
@@ -30,6 +33,7 @@ export interface NativeDist {
     size: number,
     dim: number,
     nd: number,
+    stride: number,
     c: Float64Array,
     rc: number,
     label: number,
@@ -39,7 +43,7 @@ export interface NativeDist {
     outCd2: Float64Array,
     counts: Float64Array,
   ): number;
-  /** intervals.ts's test over spherescan's output: drops the slots whose intervals are apart; returns how many are kept. */
+  /** intervals.ts's test over poolscan's output: drops the slots whose intervals are apart; returns how many are kept. */
   ivfilter?(
     iv: Float64Array,
     D: number,

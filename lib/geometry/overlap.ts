@@ -196,8 +196,13 @@ export class SpherePool {
   centres = new Float64Array(0);
   radii = new Float64Array(0);
   labels = new Int32Array(0);
-  /** Projections of each centre on the directions (k per slot), and each centre's norm (for the rounding margin). */
+  /**
+   * Projections of each centre on the directions, direction-major: direction j's value for slot s at
+   * proj[j * projStride + s] (projStride = the capacity), so that a filter reading one direction for every slot
+   * reads consecutive values; and each centre's norm (for the rounding margin).
+   */
   proj = new Float64Array(0);
+  projStride = 0;
   norms = new Float64Array(0);
   geoms: ClusterGeom[] = [];
   /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
@@ -253,8 +258,9 @@ export class SpherePool {
       centres.set(this.centres);
       this.centres = centres;
       const proj = new Float64Array(cap * nd);
-      proj.set(this.proj);
+      for (let j = 0; j < nd; j++) proj.set(this.proj.subarray(j * this.projStride, j * this.projStride + this.size), j * cap);
       this.proj = proj;
+      this.projStride = cap;
       const grown = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
         const b = make(cap);
         b.set(a.subarray(0, this.size));
@@ -271,7 +277,9 @@ export class SpherePool {
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
-    this.norms[s] = this.project(g.centre, this.proj.subarray(s * nd, (s + 1) * nd));
+    const pc = new Float64Array(nd);
+    this.norms[s] = this.project(g.centre, pc);
+    for (let j = 0; j < nd; j++) this.proj[j * this.projStride + s] = pc[j];
     this.radii[s] = g.radius;
     this.labels[s] = g.label;
     this.geoms[s] = g;
@@ -287,7 +295,8 @@ export class SpherePool {
       const dim = this.dim;
       this.centres.copyWithin(s * dim, last * dim, (last + 1) * dim);
       const nd = this.directions.length;
-      this.proj.copyWithin(s * nd, last * nd, (last + 1) * nd);
+      const stride = this.projStride;
+      for (let j = 0; j < nd; j++) this.proj[j * stride + s] = this.proj[j * stride + last];
       this.norms[s] = this.norms[last];
       this.radii[s] = this.radii[last];
       this.labels[s] = this.labels[last];
@@ -648,7 +657,7 @@ export class OverlapOracle {
       const slots = this.scanSlots;
       const cd2s = this.scanCd2;
       const counts = new Float64Array(3);
-      let n = native.spherescan(centres, radii, labels, proj, norms, pool.size, dim, nd, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      let n = native.poolscan(centres, radii, labels, proj, norms, pool.size, dim, nd, pool.projStride, cc, rc, c.label, pc, nc, slots, cd2s, counts);
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
@@ -666,7 +675,7 @@ export class OverlapOracle {
       checks++;
       const rx = radii[s];
       const reach = rc + rx;
-      if (nd > 0 && projectionsApart(pc, proj, s * nd, nd, reach, nc + norms[s])) {
+      if (nd > 0 && projectionsApart(pc, proj, s, pool.projStride, nd, reach, nc + norms[s])) {
         projSkips++;
         continue;
       }
@@ -898,26 +907,26 @@ class PairMap<T> {
 /** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
 function nativeScan(): NativeDist | null {
   const native = loadNativeDist();
-  return native && typeof native.spherescan === "function" ? native : null;
+  return native && typeof native.poolscan === "function" ? native : null;
 }
 
 /**
  * The projection filter: true if the projections of the centres c and x on the pool's orthonormal directions u_j
- * (pc, and proj[o..o+nd)) prove the spheres of radii summing to `reach` apart by far more than rounding, so that
+ * (pc, and the slot's values in the direction-major proj: proj[j * stride + s]) prove the spheres of radii summing to `reach` apart by far more than rounding, so that
  * sphereGap (and scanPool's partial distance) would skip the pair too. Exactly, sum_j (u_j.(c - x))^2 <= |c - x|^2
  * (Bessel's inequality; the pool checks that the u_j are orthonormal within 1e-10 per inner product, so with at
  * most 64 of them the sum is at most (1 + 1e-8) |c - x|^2). Computing u.c and u.x in float64 errs by at most
  * dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so |u_j.(c - x)| >= |t_j| - delta. If the
  * sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2 exceeds reach^2 (1 + 8e-8), and the float
  * sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9), the partial-distance limit. The native
- * spherescan kernel runs the same expressions.
+ * poolscan kernel runs the same expressions.
  */
-function projectionsApart(pc: Float64Array, proj: Float64Array, o: number, nd: number, reach: number, norms: number): boolean {
+function projectionsApart(pc: Float64Array, proj: Float64Array, s: number, stride: number, nd: number, reach: number, norms: number): boolean {
   const delta = 1e-12 * norms;
   const enough = reach * reach * (1 + 1e-7);
   let low2 = 0;
   for (let j = 0; j < nd && low2 <= enough; j++) {
-    const t = Math.abs(pc[j] - proj[o + j]) - delta;
+    const t = Math.abs(pc[j] - proj[j * stride + s]) - delta;
     if (t > 0) low2 += t * t;
   }
   return low2 > enough;

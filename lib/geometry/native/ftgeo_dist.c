@@ -19,8 +19,14 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sched.h>
+#include <time.h>
 #include "ftgeo_args.h"
 #include "ftgeo_kheap.h"
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
 
 static napi_value sqdists(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.sqdists";
@@ -102,8 +108,16 @@ static inline double dot4(const float *x, const double *y, int32_t dim) {
  * parThreads of them, set by threads()), runs fn(ctx, part, from, to) for part 0 here and the others on threads, and
  * returns the number of parts. Each kernel then joins the parts' results in part order, so its output is the single
  * loop's whatever the thread count.
+ *
+ * The threads persist between calls. Handing a part to a thread that sleeps costs about 100 us on a virtual machine
+ * (measured: pthread_create + join 70 us, a condition-variable round trip 100 us), as much as a whole scan of
+ * 30,000 slots, while DirectProbe calls these kernels every millisecond or so. So after each part a thread spins
+ * (yielding its core to any other runnable thread) for up to PAR_SPIN_US waiting for the next, and only then sleeps
+ * on a condition variable; during a run the hand-over is then a memory write. One caller at a time: a second
+ * caller (another JS thread) meanwhile runs its loop alone.
  */
 #define PAR_MAX 8
+#define PAR_SPIN_US 5000
 static int32_t parThreads = 1;
 typedef void (*ParFn)(void *ctx, int32_t part, size_t from, size_t to);
 typedef struct {
@@ -113,9 +127,51 @@ typedef struct {
   size_t from, to;
 } ParJob;
 
-static void *parRun(void *arg) {
-  ParJob *j = (ParJob *)arg;
-  j->fn(j->ctx, j->part, j->from, j->to);
+static pthread_mutex_t parCaller = PTHREAD_MUTEX_INITIALIZER; /* held by the one parFor using the threads */
+static pthread_mutex_t parMu = PTHREAD_MUTEX_INITIALIZER;     /* guards sleeping on parCv */
+static pthread_cond_t parCv = PTHREAD_COND_INITIALIZER;
+static ParJob parJob[PAR_MAX];
+static _Atomic int32_t parParts = 0;   /* parts of the current job (threads 1..parParts-1 have one) */
+static _Atomic long parGen = 0;        /* job number, raised once parJob and parParts are set */
+static _Atomic int32_t parPending = 0; /* parts of the current job not finished yet */
+static _Atomic int32_t parSleepers = 0;
+static int32_t parStarted = 0;         /* threads 1..parStarted exist */
+static long parFirstGen[PAR_MAX];      /* the job number when thread i was started: it waits for the next one */
+
+static double parNowUs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void *parWorker(void *arg) {
+  const int32_t me = (int32_t)(intptr_t)arg;
+  long seen = parFirstGen[me];
+  for (;;) {
+    /* Wait for the next job: spin, then sleep. */
+    double since = parNowUs();
+    for (int32_t spins = 0; atomic_load_explicit(&parGen, memory_order_acquire) == seen; spins++) {
+      if ((spins & 63) != 63) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        continue;
+      }
+      sched_yield();
+      if (parNowUs() - since < PAR_SPIN_US) continue;
+      pthread_mutex_lock(&parMu);
+      atomic_fetch_add(&parSleepers, 1);
+      while (atomic_load(&parGen) == seen) pthread_cond_wait(&parCv, &parMu);
+      atomic_fetch_sub(&parSleepers, 1);
+      pthread_mutex_unlock(&parMu);
+    }
+    seen = atomic_load_explicit(&parGen, memory_order_acquire);
+    if (me < atomic_load(&parParts)) {
+      const ParJob *j = &parJob[me];
+      j->fn(j->ctx, j->part, j->from, j->to);
+      atomic_fetch_sub_explicit(&parPending, 1, memory_order_release);
+    }
+  }
   return NULL;
 }
 
@@ -123,16 +179,36 @@ static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
   size_t want = n / minPart;
   int32_t parts = want < (size_t)parThreads ? (int32_t)want : parThreads;
   if (parts < 1) parts = 1;
-  ParJob job[PAR_MAX];
-  pthread_t tid[PAR_MAX];
-  int started[PAR_MAX] = {0};
-  for (int32_t i = 0; i < parts; i++) job[i] = (ParJob){fn, ctx, i, (n * (size_t)i) / (size_t)parts, (n * (size_t)(i + 1)) / (size_t)parts};
-  for (int32_t i = 1; i < parts; i++) started[i] = pthread_create(&tid[i], NULL, parRun, &job[i]) == 0;
-  parRun(&job[0]);
-  for (int32_t i = 1; i < parts; i++) {
-    if (started[i]) pthread_join(tid[i], NULL);
-    else parRun(&job[i]); /* no thread to be had: this part runs here */
+  if (parts > 1 && pthread_mutex_trylock(&parCaller) != 0) parts = 1;
+  if (parts == 1) {
+    fn(ctx, 0, 0, n);
+    return 1;
   }
+  /* Threads for parts 1..parts-1; if one cannot be had, fewer parts (the output does not depend on their number). */
+  while (parStarted < parts - 1) {
+    pthread_t tid;
+    parFirstGen[parStarted + 1] = atomic_load(&parGen);
+    if (pthread_create(&tid, NULL, parWorker, (void *)(intptr_t)(parStarted + 1)) != 0) break;
+    pthread_detach(tid);
+    parStarted++;
+  }
+  if (parts > parStarted + 1) parts = parStarted + 1;
+  for (int32_t i = 0; i < parts; i++) parJob[i] = (ParJob){fn, ctx, i, (n * (size_t)i) / (size_t)parts, (n * (size_t)(i + 1)) / (size_t)parts};
+  atomic_store(&parParts, parts);
+  atomic_store(&parPending, parts - 1);
+  atomic_fetch_add(&parGen, 1); /* sequentially consistent, as the sleepers' count: a thread going to sleep sees it */
+  if (atomic_load(&parSleepers) > 0) {
+    pthread_mutex_lock(&parMu);
+    pthread_cond_broadcast(&parCv);
+    pthread_mutex_unlock(&parMu);
+  }
+  fn(ctx, 0, parJob[0].from, parJob[0].to);
+  while (atomic_load_explicit(&parPending, memory_order_acquire) > 0) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+  pthread_mutex_unlock(&parCaller);
   return parts;
 }
 
@@ -273,24 +349,29 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
 }
 
 /*
- * spherescan(centres, radii, labels, proj, norms, size, dim, nd, c, rc, label, pc, nc, outSlot, outCd2, counts) -> n
+ * poolscan(centres, radii, labels, proj, norms, size, dim, nd, stride, c, rc, label, pc, nc, outSlot, outCd2, counts)
+ *   -> n
  *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label differs from `label`,
- *   first the projection filter (the sum over j of (|pc[j] - proj[s*nd + j]| - 1e-12 (nc + norms[s]))^2, terms
- *   below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s summed
- *   in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
+ *   first the projection filter (the sum over j in order of (|pc[j] - proj[j*stride + s]| - 1e-12 (nc + norms[s]))^2,
+ *   terms below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s
+ *   summed in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
  *   (skipped). The slots that remain and their squared distances go to outSlot[0..n), outCd2[0..n); counts[0..3)
  *   += the slots tested, skipped by the distance and skipped by the projections. Same expressions, same order, so
- *   the same doubles as the JS loop. Large pools are split into consecutive parts scanned on threads (threads()),
- *   whose outputs are joined in slot order: the same output as one loop.
+ *   the same doubles and decisions as the JS loop. The projections are direction-major (each direction's values for
+ *   all slots together, rows of `stride` >= size values): the filter, which most slots leave after one or two
+ *   directions, then reads 8 bytes per slot and direction instead of a slot's whole row, and with AVX2 tests four
+ *   consecutive slots per instruction. Large pools are split into consecutive parts scanned on threads
+ *   (threads()), whose outputs are joined in slot order: the same output as one loop.
  */
-/* Slots per part of spherescan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
+/* Slots per part of poolscan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
 #define SCAN_PART_MIN 4096
 
-/* spherescan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
+/* poolscan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
 typedef struct {
   const double *centres, *radii, *proj, *norms, *c, *pc;
   const int32_t *labels;
   int32_t dim, nd, label;
+  size_t stride;
   double rc, nc;
   int32_t *outSlot;
   double *outCd2;
@@ -299,59 +380,150 @@ typedef struct {
   double checks[PAR_MAX], skips[PAR_MAX], projSkips[PAR_MAX];
 } ScanCtx;
 
-/* The slots [from, to) of one part: each part writes where its own slots start, never over another part's output. */
+/* The slots of a part that pass the projection filter wait in a batch of up to SCAN_BATCH; their distances are then summed
+ * block by block (32 coordinates), four slots at a time in one loop: each slot's sum is still one accumulator over
+ * the coordinates in order (the same doubles as one slot at a time), but four independent chains keep the adder
+ * busy where one chain waits on each addition. A slot leaves the batch at the end of the block where its partial
+ * sum passes its limit, as in the one-slot loop; the survivors keep their slot order. */
+#define SCAN_BATCH 16
+typedef struct {
+  int32_t slot[SCAN_BATCH];
+  double cd2[SCAN_BATCH], limit[SCAN_BATCH];
+  int32_t n;
+} ScanBatch;
+
+/* Sums the batch's distances, drops the far slots (counted in *skips) and appends the rest to out. */
+static void scanFlush(ScanBatch *b, const double *centres, const double *c, int32_t dim, int32_t *outSlot, double *outCd2, int32_t *n, double *skips) {
+  int32_t na = b->n;
+  for (int32_t k0 = 0; k0 < dim && na > 0; k0 += 32) {
+    const int32_t end = k0 + 32 < dim ? k0 + 32 : dim;
+    int32_t i = 0;
+    for (; i + 4 <= na; i += 4) {
+      const double *x0 = centres + (size_t)b->slot[i] * dim, *x1 = centres + (size_t)b->slot[i + 1] * dim;
+      const double *x2 = centres + (size_t)b->slot[i + 2] * dim, *x3 = centres + (size_t)b->slot[i + 3] * dim;
+      double s0 = b->cd2[i], s1 = b->cd2[i + 1], s2 = b->cd2[i + 2], s3 = b->cd2[i + 3];
+      for (int32_t k = k0; k < end; k++) {
+        const double ck = c[k];
+        double t;
+        t = ck - x0[k]; s0 += t * t;
+        t = ck - x1[k]; s1 += t * t;
+        t = ck - x2[k]; s2 += t * t;
+        t = ck - x3[k]; s3 += t * t;
+      }
+      b->cd2[i] = s0; b->cd2[i + 1] = s1; b->cd2[i + 2] = s2; b->cd2[i + 3] = s3;
+    }
+    for (; i < na; i++) {
+      const double *x = centres + (size_t)b->slot[i] * dim;
+      double s = b->cd2[i];
+      for (int32_t k = k0; k < end; k++) {
+        const double t = c[k] - x[k];
+        s += t * t;
+      }
+      b->cd2[i] = s;
+    }
+    int32_t kept = 0;
+    for (i = 0; i < na; i++) {
+      if (b->cd2[i] > b->limit[i]) {
+        (*skips)++;
+        continue;
+      }
+      b->slot[kept] = b->slot[i];
+      b->cd2[kept] = b->cd2[i];
+      b->limit[kept] = b->limit[i];
+      kept++;
+    }
+    na = kept;
+  }
+  for (int32_t i = 0; i < na; i++) {
+    outSlot[*n] = b->slot[i];
+    outCd2[*n] = b->cd2[i];
+    (*n)++;
+  }
+  b->n = 0;
+}
+
+/* Appends slot s (projection filter passed) to the distance batch; flushes a full batch. */
+static inline void scanQueue(ScanBatch *b, int32_t s, double reach, const double *centres, const double *c, int32_t dim, int32_t *outSlot, double *outCd2, int32_t *n, double *skips) {
+  b->slot[b->n] = s;
+  b->cd2[b->n] = 0;
+  b->limit[b->n] = reach * reach * (1 + 1e-9) + 1e-300;
+  if (++b->n == SCAN_BATCH) scanFlush(b, centres, c, dim, outSlot, outCd2, n, skips);
+}
+
+/* The projection filter of slot s (projections direction-major, row stride `stride`): true if it proves the
+ * spheres apart (skip). */
+static inline int scanApart1(const double *proj, size_t stride, const double *norms, const double *pc, int32_t nd, double nc, int32_t s, double reach) {
+  const double delta = 1e-12 * (nc + norms[s]);
+  const double enough = reach * reach * (1 + 1e-7);
+  double low2 = 0;
+  for (int32_t j = 0; j < nd && low2 <= enough; j++) {
+    const double t = fabs(pc[j] - proj[(size_t)j * stride + s]) - delta;
+    if (t > 0) low2 += t * t;
+  }
+  return low2 > enough;
+}
+
+/*
+ * The slots [from, to) of one part. With AVX2 the projection filter runs on four consecutive slots at once, one
+ * lane per slot, each lane's sum over the directions in order (the one-slot loop's doubles); a lane keeps adding
+ * terms after its sum has passed its bound until all four have, which cannot bring it back below (the terms are
+ * not negative): the same decisions as the one-slot loop, which stops there.
+ */
 static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
   ScanCtx *q = (ScanCtx *)arg;
   const double *centres = q->centres, *radii = q->radii, *proj = q->proj, *norms = q->norms, *c = q->c, *pc = q->pc;
   const int32_t *labels = q->labels, dim = q->dim, nd = q->nd, label = q->label;
+  const size_t stride = q->stride;
   const double rc = q->rc, nc = q->nc;
+  /* Each part writes where its own slots start, never over another part's output. */
   int32_t *outSlot = q->outSlot + from;
   double *outCd2 = q->outCd2 + from;
   int32_t n = 0;
   double checks = 0, skips = 0, projSkips = 0;
-  for (int32_t s = (int32_t)from; s < (int32_t)to; s++) {
+  ScanBatch batch;
+  batch.n = 0;
+  size_t s = from;
+#ifdef __AVX2__
+  if (nd > 0) {
+    const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
+    const __m256d zero = _mm256_setzero_pd(), vrc = _mm256_set1_pd(rc), vnc = _mm256_set1_pd(nc);
+    const __m256d grow = _mm256_set1_pd(1 + 1e-7), tiny = _mm256_set1_pd(1e-12);
+    for (; s + 4 <= to; s += 4) {
+      int same = 0;
+      for (int l = 0; l < 4; l++) same |= (labels[s + l] == label) << l;
+      if (same == 15) continue;
+      const __m256d reach = _mm256_add_pd(vrc, _mm256_loadu_pd(radii + s));
+      const __m256d enough = _mm256_mul_pd(_mm256_mul_pd(reach, reach), grow);
+      const __m256d delta = _mm256_mul_pd(tiny, _mm256_add_pd(vnc, _mm256_loadu_pd(norms + s)));
+      __m256d low2 = zero;
+      int over = 0;
+      for (int32_t j = 0; j < nd; j++) {
+        const __m256d p = _mm256_loadu_pd(proj + (size_t)j * stride + s);
+        __m256d t = _mm256_sub_pd(_mm256_and_pd(_mm256_sub_pd(_mm256_set1_pd(pc[j]), p), absMask), delta);
+        t = _mm256_max_pd(t, zero);
+        low2 = _mm256_add_pd(low2, _mm256_mul_pd(t, t));
+        over = _mm256_movemask_pd(_mm256_cmp_pd(low2, enough, _CMP_GT_OQ));
+        if ((over | same) == 15) break;
+      }
+      double r[4];
+      _mm256_storeu_pd(r, reach);
+      for (int l = 0; l < 4; l++) {
+        if (same >> l & 1) continue;
+        checks++;
+        if (over >> l & 1) projSkips++;
+        else scanQueue(&batch, (int32_t)(s + l), r[l], centres, c, dim, outSlot, outCd2, &n, &skips);
+      }
+    }
+  }
+#endif
+  for (; s < to; s++) {
     if (labels[s] == label) continue;
     checks++;
-    const double rx = radii[s];
-    const double reach = rc + rx;
-    if (nd > 0) {
-      const double delta = 1e-12 * (nc + norms[s]);
-      const double enough = reach * reach * (1 + 1e-7);
-      const double *p = proj + (size_t)s * nd;
-      double low2 = 0;
-      for (int32_t j = 0; j < nd && low2 <= enough; j++) {
-        const double t = fabs(pc[j] - p[j]) - delta;
-        if (t > 0) low2 += t * t;
-      }
-      if (low2 > enough) {
-        projSkips++;
-        continue;
-      }
-    }
-    const double limit = reach * reach * (1 + 1e-9) + 1e-300;
-    const double *x = centres + (size_t)s * dim;
-    double cd2 = 0;
-    int32_t k = 0;
-    int far = 0;
-    while (k < dim) {
-      const int32_t end = k + 32 < dim ? k + 32 : dim;
-      for (; k < end; k++) {
-        const double t = c[k] - x[k];
-        cd2 += t * t;
-      }
-      if (cd2 > limit) {
-        far = 1;
-        break;
-      }
-    }
-    if (far) {
-      skips++;
-      continue;
-    }
-    outSlot[n] = s;
-    outCd2[n] = cd2;
-    n++;
+    const double reach = rc + radii[s];
+    if (nd > 0 && scanApart1(proj, stride, norms, pc, nd, nc, (int32_t)s, reach)) projSkips++;
+    else scanQueue(&batch, (int32_t)s, reach, centres, c, dim, outSlot, outCd2, &n, &skips);
   }
+  if (batch.n > 0) scanFlush(&batch, centres, c, dim, outSlot, outCd2, &n, &skips);
   q->from[part] = from;
   q->n[part] = n;
   q->checks[part] = checks;
@@ -359,19 +531,22 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
   q->projSkips[part] = projSkips;
 }
 
-static napi_value spherescan(napi_env env, napi_callback_info info) {
-  FtgeoArg arg[16];
-  if (!kernelArgs(env, info, "ftgeo_dist.spherescan", "ddiddzzzdnzdnidd", arg)) return NULL;
-  double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[8].f64, *pc = arg[11].f64;
-  double *outCd2 = arg[14].f64, *counts = arg[15].f64, rc = arg[9].number, nc = arg[12].number;
-  int32_t *labels = arg[2].i32, *outSlot = arg[13].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[10].integer;
-  size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[8].len, lpc = arg[11].len;
-  size_t los = arg[13].len, lod = arg[14].len, lcn = arg[15].len;
-  if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll || (size_t)size * nd > lp ||
-                      (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los || (size_t)size > lod || lcn < 3),
-               "ftgeo_dist.spherescan", "an array is shorter than size, dim or nd require"))
+static napi_value poolscan(napi_env env, napi_callback_info info) {
+  FtgeoArg arg[17];
+  if (!kernelArgs(env, info, "ftgeo_dist.poolscan", "ddiddzzzzdnzdnidd", arg)) return NULL;
+  double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[9].f64, *pc = arg[12].f64;
+  double *outCd2 = arg[15].f64, *counts = arg[16].f64, rc = arg[10].number, nc = arg[13].number;
+  int32_t *labels = arg[2].i32, *outSlot = arg[14].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[11].integer;
+  const int32_t strideArg = arg[8].integer;
+  size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[9].len, lpc = arg[12].len;
+  size_t los = arg[14].len, lod = arg[15].len, lcn = arg[16].len;
+  if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || strideArg < size || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll ||
+                      (size_t)strideArg * nd > lp || (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los ||
+                      (size_t)size > lod || lcn < 3),
+               "ftgeo_dist.poolscan", "an array is shorter than size, dim, nd or stride require (or stride < size)"))
     return NULL;
-  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, rc, nc, outSlot, outCd2, {0}, {0}, {0}, {0}, {0}};
+  const size_t stride = (size_t)strideArg;
+  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2, {0}, {0}, {0}, {0}, {0}};
   const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPart, &q);
   /* The parts' outputs moved together, in slot order: the single loop's output exactly. */
   int32_t n = q.n[0];
@@ -412,7 +587,7 @@ static napi_value threads(napi_env env, napi_callback_info info) {
 
 /*
  * ivfilter(iv, D, labels, radii, slots, cd2s, n, civ, rc, firstDir, tol, err) -> kept
- *   intervals.ts's ProjectionIntervals.apart over spherescan's output: slot s = slots[i] (at squared centre distance
+ *   intervals.ts's ProjectionIntervals.apart over poolscan's output: slot s = slots[i] (at squared centre distance
  *   cd2s[i]) is dropped when on some direction j (firstDir[labels[s]] first when that is a direction, then the others
  *   in order) its interval [iv[s*2D + j], iv[s*2D + D + j]] and c's [civ[j], civ[D + j]] are apart by more than
  *   tol (sqrt(cd2s[i]) + rc + radii[s]) (1 + 1e-9) + 2 err; slots whose spheres do not meet (sqrt(cd2s[i]) - rc -
@@ -657,7 +832,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"maxsqdist", NULL, maxsqdist, NULL, NULL, NULL, napi_default, NULL},
-    {"spherescan", NULL, spherescan, NULL, NULL, NULL, napi_default, NULL},
+    {"poolscan", NULL, poolscan, NULL, NULL, NULL, napi_default, NULL},
     {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
     {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
     {"mergescan", NULL, mergescan, NULL, NULL, NULL, napi_default, NULL},
