@@ -317,7 +317,7 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     assert.ok(one.slots.length > 100, `only ${one.slots.length} slots left: the test needs many`);
     for (const threads of [2, 3, 8]) assert.deepEqual(run(threads), one, `${threads} threads`);
     assert.deepEqual(run(2, padded, stride), one, "projection rows longer than the pool");
-    // Many calls in a row, as DirectProbe makes them: the threads kept between calls take each one's parts.
+    // Many calls in a row with changing thread counts, as DirectProbe makes them.
     for (let i = 0; i < 60; i++) assert.deepEqual(run(1 + (i % 3), padded, stride), one, `call ${i}`);
     assert.throws(() => run(2, proj, size - 1), /ftgeo_dist\.poolscan: an array is shorter than size, dim, nd or stride require \(or stride < size\)/);
     // And those are the slots of another label whose spheres come within reach (checked by brute force).

@@ -19,9 +19,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
-#include <stdatomic.h>
-#include <sched.h>
-#include <time.h>
 #include "ftgeo_args.h"
 #include "ftgeo_kheap.h"
 #ifdef __AVX2__
@@ -108,16 +105,8 @@ static inline double dot4(const float *x, const double *y, int32_t dim) {
  * parThreads of them, set by threads()), runs fn(ctx, part, from, to) for part 0 here and the others on threads, and
  * returns the number of parts. Each kernel then joins the parts' results in part order, so its output is the single
  * loop's whatever the thread count.
- *
- * The threads persist between calls. Handing a part to a thread that sleeps costs about 100 us on a virtual machine
- * (measured: pthread_create + join 70 us, a condition-variable round trip 100 us), as much as a whole scan of
- * 30,000 slots, while DirectProbe calls these kernels every millisecond or so. So after each part a thread spins
- * (yielding its core to any other runnable thread) for up to PAR_SPIN_US waiting for the next, and only then sleeps
- * on a condition variable; during a run the hand-over is then a memory write. One caller at a time: a second
- * caller (another JS thread) meanwhile runs its loop alone.
  */
 #define PAR_MAX 8
-#define PAR_SPIN_US 5000
 static int32_t parThreads = 1;
 typedef void (*ParFn)(void *ctx, int32_t part, size_t from, size_t to);
 typedef struct {
@@ -127,51 +116,9 @@ typedef struct {
   size_t from, to;
 } ParJob;
 
-static pthread_mutex_t parCaller = PTHREAD_MUTEX_INITIALIZER; /* held by the one parFor using the threads */
-static pthread_mutex_t parMu = PTHREAD_MUTEX_INITIALIZER;     /* guards sleeping on parCv */
-static pthread_cond_t parCv = PTHREAD_COND_INITIALIZER;
-static ParJob parJob[PAR_MAX];
-static _Atomic int32_t parParts = 0;   /* parts of the current job (threads 1..parParts-1 have one) */
-static _Atomic long parGen = 0;        /* job number, raised once parJob and parParts are set */
-static _Atomic int32_t parPending = 0; /* parts of the current job not finished yet */
-static _Atomic int32_t parSleepers = 0;
-static int32_t parStarted = 0;         /* threads 1..parStarted exist */
-static long parFirstGen[PAR_MAX];      /* the job number when thread i was started: it waits for the next one */
-
-static double parNowUs(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static void *parWorker(void *arg) {
-  const int32_t me = (int32_t)(intptr_t)arg;
-  long seen = parFirstGen[me];
-  for (;;) {
-    /* Wait for the next job: spin, then sleep. */
-    double since = parNowUs();
-    for (int32_t spins = 0; atomic_load_explicit(&parGen, memory_order_acquire) == seen; spins++) {
-      if ((spins & 63) != 63) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        continue;
-      }
-      sched_yield();
-      if (parNowUs() - since < PAR_SPIN_US) continue;
-      pthread_mutex_lock(&parMu);
-      atomic_fetch_add(&parSleepers, 1);
-      while (atomic_load(&parGen) == seen) pthread_cond_wait(&parCv, &parMu);
-      atomic_fetch_sub(&parSleepers, 1);
-      pthread_mutex_unlock(&parMu);
-    }
-    seen = atomic_load_explicit(&parGen, memory_order_acquire);
-    if (me < atomic_load(&parParts)) {
-      const ParJob *j = &parJob[me];
-      j->fn(j->ctx, j->part, j->from, j->to);
-      atomic_fetch_sub_explicit(&parPending, 1, memory_order_release);
-    }
-  }
+static void *parRun(void *arg) {
+  ParJob *j = (ParJob *)arg;
+  j->fn(j->ctx, j->part, j->from, j->to);
   return NULL;
 }
 
@@ -179,36 +126,16 @@ static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
   size_t want = n / minPart;
   int32_t parts = want < (size_t)parThreads ? (int32_t)want : parThreads;
   if (parts < 1) parts = 1;
-  if (parts > 1 && pthread_mutex_trylock(&parCaller) != 0) parts = 1;
-  if (parts == 1) {
-    fn(ctx, 0, 0, n);
-    return 1;
+  ParJob job[PAR_MAX];
+  pthread_t tid[PAR_MAX];
+  int started[PAR_MAX] = {0};
+  for (int32_t i = 0; i < parts; i++) job[i] = (ParJob){fn, ctx, i, (n * (size_t)i) / (size_t)parts, (n * (size_t)(i + 1)) / (size_t)parts};
+  for (int32_t i = 1; i < parts; i++) started[i] = pthread_create(&tid[i], NULL, parRun, &job[i]) == 0;
+  parRun(&job[0]);
+  for (int32_t i = 1; i < parts; i++) {
+    if (started[i]) pthread_join(tid[i], NULL);
+    else parRun(&job[i]); /* no thread to be had: this part runs here */
   }
-  /* Threads for parts 1..parts-1; if one cannot be had, fewer parts (the output does not depend on their number). */
-  while (parStarted < parts - 1) {
-    pthread_t tid;
-    parFirstGen[parStarted + 1] = atomic_load(&parGen);
-    if (pthread_create(&tid, NULL, parWorker, (void *)(intptr_t)(parStarted + 1)) != 0) break;
-    pthread_detach(tid);
-    parStarted++;
-  }
-  if (parts > parStarted + 1) parts = parStarted + 1;
-  for (int32_t i = 0; i < parts; i++) parJob[i] = (ParJob){fn, ctx, i, (n * (size_t)i) / (size_t)parts, (n * (size_t)(i + 1)) / (size_t)parts};
-  atomic_store(&parParts, parts);
-  atomic_store(&parPending, parts - 1);
-  atomic_fetch_add(&parGen, 1); /* sequentially consistent, as the sleepers' count: a thread going to sleep sees it */
-  if (atomic_load(&parSleepers) > 0) {
-    pthread_mutex_lock(&parMu);
-    pthread_cond_broadcast(&parCv);
-    pthread_mutex_unlock(&parMu);
-  }
-  fn(ctx, 0, parJob[0].from, parJob[0].to);
-  while (atomic_load_explicit(&parPending, memory_order_acquire) > 0) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
-  pthread_mutex_unlock(&parCaller);
   return parts;
 }
 
