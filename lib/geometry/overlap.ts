@@ -208,6 +208,8 @@ export class SpherePool {
   /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
   iv = new Float64Array(0);
   private slotOf = new Map<number, number>();
+  /** A new centre's projections, before they go to their places in proj. */
+  private projOfNew: Float64Array;
   readonly directions: Float64Array[];
 
   constructor(
@@ -227,6 +229,7 @@ export class SpherePool {
       }
     }
     this.directions = directions;
+    this.projOfNew = new Float64Array(directions.length);
   }
 
   /** The projections of a centre on the directions (into out) and its norm. */
@@ -277,7 +280,7 @@ export class SpherePool {
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
-    const pc = new Float64Array(nd);
+    const pc = this.projOfNew;
     this.norms[s] = this.project(g.centre, pc);
     for (let j = 0; j < nd; j++) this.proj[j * this.projStride + s] = pc[j];
     this.radii[s] = g.radius;
@@ -911,15 +914,15 @@ function nativeScan(): NativeDist | null {
 }
 
 /**
- * The projection filter: true if the projections of the centres c and x on the pool's orthonormal directions u_j
- * (pc, and the slot's values in the direction-major proj: proj[j * stride + s]) prove the spheres of radii summing to `reach` apart by far more than rounding, so that
- * sphereGap (and scanPool's partial distance) would skip the pair too. Exactly, sum_j (u_j.(c - x))^2 <= |c - x|^2
- * (Bessel's inequality; the pool checks that the u_j are orthonormal within 1e-10 per inner product, so with at
- * most 64 of them the sum is at most (1 + 1e-8) |c - x|^2). Computing u.c and u.x in float64 errs by at most
- * dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so |u_j.(c - x)| >= |t_j| - delta. If the
- * sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2 exceeds reach^2 (1 + 8e-8), and the float
- * sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9), the partial-distance limit. The native
- * poolscan kernel runs the same expressions.
+ * The projection filter: true if the projections of the centres c and x on the pool's orthonormal directions u_j (pc,
+ * and the slot's values in the direction-major proj: proj[j * stride + s]) prove the spheres of radii summing to
+ * `reach` apart by far more than rounding, so that sphereGap (and scanPool's partial distance) would skip the pair too.
+ * Exactly, sum_j (u_j.(c - x))^2 <= |c - x|^2 (Bessel's inequality; the pool checks that the u_j are orthonormal within
+ * 1e-10 per inner product, so with at most 64 of them the sum is at most (1 + 1e-8) |c - x|^2). Computing u.c and u.x
+ * in float64 errs by at most dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so
+ * |u_j.(c - x)| >= |t_j| - delta. If the sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2
+ * exceeds reach^2 (1 + 8e-8), and the float sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9),
+ * the partial-distance limit. The native poolscan kernel runs the same expressions.
  */
 function projectionsApart(pc: Float64Array, proj: Float64Array, s: number, stride: number, nd: number, reach: number, norms: number): boolean {
   const delta = 1e-12 * norms;

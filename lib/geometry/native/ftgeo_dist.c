@@ -307,8 +307,8 @@ typedef struct {
   double checks[PAR_MAX], skips[PAR_MAX], projSkips[PAR_MAX];
 } ScanCtx;
 
-/* The slots of a part that pass the projection filter wait in a batch of up to SCAN_BATCH; their distances are then summed
- * block by block (32 coordinates), four slots at a time in one loop: each slot's sum is still one accumulator over
+/* The slots of a part that pass the projection filter wait in a batch of up to SCAN_BATCH; their distances are then
+ * summed block by block (32 coordinates), four slots at a time in one loop: each slot's sum is still one accumulator over
  * the coordinates in order (the same doubles as one slot at a time), but four independent chains keep the adder
  * busy where one chain waits on each addition. A slot leaves the batch at the end of the block where its partial
  * sum passes its limit, as in the one-slot loop; the survivors keep their slot order. */
@@ -317,10 +317,19 @@ typedef struct {
   int32_t slot[SCAN_BATCH];
   double cd2[SCAN_BATCH], limit[SCAN_BATCH];
   int32_t n;
+  /* The query's centre, the pool's centres, and the part's output: slots kept (out of them so far) and skipped. */
+  const double *c, *centres;
+  int32_t dim;
+  int32_t *outSlot;
+  double *outCd2;
+  int32_t out;
+  double skips;
 } ScanBatch;
 
-/* Sums the batch's distances, drops the far slots (counted in *skips) and appends the rest to out. */
-static void scanFlush(ScanBatch *b, const double *centres, const double *c, int32_t dim, int32_t *outSlot, double *outCd2, int32_t *n, double *skips) {
+/* Sums the batch's distances, drops the far slots (counted in skips) and appends the rest to the output. */
+static void scanFlush(ScanBatch *b) {
+  const double *c = b->c, *centres = b->centres;
+  const int32_t dim = b->dim;
   int32_t na = b->n;
   for (int32_t k0 = 0; k0 < dim && na > 0; k0 += 32) {
     const int32_t end = k0 + 32 < dim ? k0 + 32 : dim;
@@ -351,7 +360,7 @@ static void scanFlush(ScanBatch *b, const double *centres, const double *c, int3
     int32_t kept = 0;
     for (i = 0; i < na; i++) {
       if (b->cd2[i] > b->limit[i]) {
-        (*skips)++;
+        b->skips++;
         continue;
       }
       b->slot[kept] = b->slot[i];
@@ -362,19 +371,19 @@ static void scanFlush(ScanBatch *b, const double *centres, const double *c, int3
     na = kept;
   }
   for (int32_t i = 0; i < na; i++) {
-    outSlot[*n] = b->slot[i];
-    outCd2[*n] = b->cd2[i];
-    (*n)++;
+    b->outSlot[b->out] = b->slot[i];
+    b->outCd2[b->out] = b->cd2[i];
+    b->out++;
   }
   b->n = 0;
 }
 
 /* Appends slot s (projection filter passed) to the distance batch; flushes a full batch. */
-static inline void scanQueue(ScanBatch *b, int32_t s, double reach, const double *centres, const double *c, int32_t dim, int32_t *outSlot, double *outCd2, int32_t *n, double *skips) {
+static inline void scanQueue(ScanBatch *b, int32_t s, double reach) {
   b->slot[b->n] = s;
   b->cd2[b->n] = 0;
   b->limit[b->n] = reach * reach * (1 + 1e-9) + 1e-300;
-  if (++b->n == SCAN_BATCH) scanFlush(b, centres, c, dim, outSlot, outCd2, n, skips);
+  if (++b->n == SCAN_BATCH) scanFlush(b);
 }
 
 /* The projection filter of slot s (projections direction-major, row stride `stride`): true if it proves the
@@ -402,13 +411,9 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
   const int32_t *labels = q->labels, dim = q->dim, nd = q->nd, label = q->label;
   const size_t stride = q->stride;
   const double rc = q->rc, nc = q->nc;
+  double checks = 0, projSkips = 0;
   /* Each part writes where its own slots start, never over another part's output. */
-  int32_t *outSlot = q->outSlot + from;
-  double *outCd2 = q->outCd2 + from;
-  int32_t n = 0;
-  double checks = 0, skips = 0, projSkips = 0;
-  ScanBatch batch;
-  batch.n = 0;
+  ScanBatch batch = {.n = 0, .c = c, .centres = centres, .dim = dim, .outSlot = q->outSlot + from, .outCd2 = q->outCd2 + from, .out = 0, .skips = 0};
   size_t s = from;
 #ifdef __AVX2__
   if (nd > 0) {
@@ -438,7 +443,7 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
         if (same >> l & 1) continue;
         checks++;
         if (over >> l & 1) projSkips++;
-        else scanQueue(&batch, (int32_t)(s + l), r[l], centres, c, dim, outSlot, outCd2, &n, &skips);
+        else scanQueue(&batch, (int32_t)(s + l), r[l]);
       }
     }
   }
@@ -448,13 +453,13 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
     checks++;
     const double reach = rc + radii[s];
     if (nd > 0 && scanApart1(proj, stride, norms, pc, nd, nc, (int32_t)s, reach)) projSkips++;
-    else scanQueue(&batch, (int32_t)s, reach, centres, c, dim, outSlot, outCd2, &n, &skips);
+    else scanQueue(&batch, (int32_t)s, reach);
   }
-  if (batch.n > 0) scanFlush(&batch, centres, c, dim, outSlot, outCd2, &n, &skips);
+  if (batch.n > 0) scanFlush(&batch);
   q->from[part] = from;
-  q->n[part] = n;
+  q->n[part] = batch.out;
   q->checks[part] = checks;
-  q->skips[part] = skips;
+  q->skips[part] = batch.skips;
   q->projSkips[part] = projSkips;
 }
 
