@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { directProbe, findLabelConflicts, LabelConflictError } from "../lib/geometry/directprobe";
 import { fromRows, makeMatrix, Matrix } from "../lib/geometry/matrix";
+import { loadNativeDist } from "../lib/geometry/native-dist";
 import { Rng } from "../lib/util/rng";
 import { repoRoot } from "../lib/util/paths";
 
@@ -117,4 +118,27 @@ test("directprobe: identical points with different labels are reported, not loop
   const y = [0, 0, 1, 1, 0];
   assert.deepEqual(findLabelConflicts(m, y), [{ points: [0, 2], labels: [0, 1] }]);
   assert.throws(() => directProbe(m, y), (e: unknown) => e instanceof LabelConflictError && /points 0, 2 \(labels 0, 1\)/.test((e as Error).message));
+});
+
+test("directprobe: hyperplane extensions in native batches give the same clusters, extensions and solves as one at a time", (t) => {
+  if (!loadNativeDist()?.extremebatch) {
+    t.skip("native distance addon without extremebatch (npm run build:native)");
+    return;
+  }
+  let extensions = 0;
+  for (const [seed, spread] of [
+    [5, 9],
+    [3, 11],
+  ]) {
+    const { m, y } = blobs(seed, 60, 6, 4, spread);
+    const on = directProbe(m, y, { strategy: "forward" });
+    const off = directProbe(m, y, { strategy: "forward", batchExtensions: false });
+    assert.deepEqual(partition(on.clusters), partition(off.clusters), `seed ${seed}`);
+    for (const k of ["vetoedMerges", "certExtensions", "certHits", "hullSolves", "hullIterations", "centroidDirection", "checks"] as const) {
+      assert.equal(on.stats[k], off.stats[k], `seed ${seed}: ${k}`);
+    }
+    assert.equal(off.stats.batchedExtensions, 0);
+    extensions += on.stats.batchedExtensions;
+  }
+  assert.ok(extensions > 100, `the merges must extend hyperplanes in batches for the test to mean something (${extensions})`);
 });

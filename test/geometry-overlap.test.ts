@@ -414,3 +414,61 @@ test("native projection kernels (when built): long row lists split across thread
     native.threads(before);
   }
 });
+
+test("native extremebatch (when built): each vector's extreme is extremeProjection's, at 1-3 threads, with stops and starts", (t) => {
+  const native = threadedNative(t);
+  if (!native || !native.extremebatch) {
+    t.skip("native distance addon without extremebatch (npm run build:native)");
+    return;
+  }
+  const rng = new Rng(19);
+  for (const [dim, nRows, k] of [
+    [128, 3, 703],
+    [7, 40, 90],
+    [130, 2100, 5],
+  ]) {
+    const m = makeMatrix(2500, dim);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal() * 2 + 0.5;
+    const rows = Int32Array.from({ length: nRows }, () => rng.int(m.n));
+    const ws = Array.from({ length: k }, () => Float64Array.from({ length: dim }, () => rng.normal()));
+    const wantMin = Int32Array.from({ length: k }, () => rng.int(2));
+    const starts = new Float64Array(k);
+    const stops = new Float64Array(k);
+    const want: number[] = [];
+    for (let i = 0; i < k; i++) {
+      const w = ws[i];
+      const dots = Array.from(rows, (r) => dotRow(m, r, w)).sort((p, q) => p - q);
+      const lo = wantMin[i] === 1;
+      // No stop, a stop some rows in, or a start already past the stop (the loop ends at the first row).
+      const kind = i % 3;
+      starts[i] = kind === 2 ? (lo ? dots[0] - 1 : dots[dots.length - 1] + 1) : lo ? Infinity : -Infinity;
+      stops[i] = kind === 0 ? (lo ? -Infinity : Infinity) : lo ? dots[Math.min(1, dots.length - 1)] : dots[Math.max(0, dots.length - 2)];
+      want.push(extremeProjection(m, rows, w, lo, starts[i], stops[i]));
+    }
+    const before = native.threads();
+    try {
+      for (const threads of [1, 2, 3]) {
+        native.threads(threads);
+        const out = new Float64Array(k);
+        native.extremebatch(m.data, dim, rows, ws, k, wantMin, starts, stops, out);
+        assert.deepEqual(Array.from(out), want, `dim ${dim}, ${nRows} rows, ${k} vectors, ${threads} threads`);
+      }
+    } finally {
+      native.threads(before);
+    }
+    assert.throws(() => native.extremebatch!(m.data, dim, rows, ws.slice(0, k - 1), k, wantMin, starts, stops, new Float64Array(k)), {
+      name: "RangeError",
+      message: "ftgeo_dist.extremebatch: ws needs k vectors",
+    });
+    const short = [...ws.slice(0, k - 1), new Float64Array(dim - 1)];
+    assert.throws(() => native.extremebatch!(m.data, dim, rows, short, k, wantMin, starts, stops, new Float64Array(k)), {
+      name: "RangeError",
+      message: "ftgeo_dist.extremebatch: every vector of ws needs dim values",
+    });
+    const loose = native.extremebatch as unknown as (...args: unknown[]) => void;
+    assert.throws(() => loose(m.data, dim, rows, [...ws.slice(0, k - 1), Array.from(ws[0])], k, wantMin, starts, stops, new Float64Array(k)), {
+      name: "TypeError",
+      message: "ftgeo_dist.extremebatch: ws must hold Float64Arrays",
+    });
+  }
+});

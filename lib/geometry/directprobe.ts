@@ -57,6 +57,11 @@ export interface DirectProbeOptions {
    * (default true; intervals.ts). Exact: a pair is ruled out only where the hulls are farther apart than the tolerance.
    */
   intervals?: boolean;
+  /**
+   * Extend the merged cluster's hyperplanes to many other clusters per native call (default true when the distance
+   * addon has extremebatch; same answers and counts either way, false for tests).
+   */
+  batchExtensions?: boolean;
 }
 
 export interface Cluster {
@@ -167,7 +172,7 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   const t0 = performance.now();
   const n = m.n;
   const sink = opts.progress ?? silentSink();
-  const oracle = new OverlapOracle(m, opts.hull);
+  const oracle = new OverlapOracle(m, opts.hull, { batchExtensions: opts.batchExtensions });
   let intervals: ProjectionIntervals | undefined;
   if (opts.intervals !== false) {
     // The points' projections and the clusters' intervals (in the pool and on the clusters) take about 3 x 8 bytes

@@ -16,6 +16,11 @@ export interface NativeDist {
   dotrows(data: Float32Array, dim: number, rows: Int32Array, y: Float64Array, out: Float64Array): void;
   /** min (wantMin) or max of start and each row rows[t] . w, summed as matrix.dotRow sums (bit-identical). */
   extremedot(data: Float32Array, dim: number, rows: Int32Array, w: Float64Array, wantMin: boolean, start: number, stop: number): number;
+  /**
+   * out[i] = extremedot(data, dim, rows, ws[i], wantMin[i] !== 0, starts[i], stops[i]) for i < k: one call for many
+   * vectors (absent from older builds).
+   */
+  extremebatch?(data: Float32Array, dim: number, rows: Int32Array, ws: Float64Array[], k: number, wantMin: Int32Array, starts: Float64Array, stops: Float64Array, out: Float64Array): void;
   /** Threads of the long-input kernels (sphere scan, row projections, extremes); sets them first when given (absent from older builds). */
   threads?(n?: number): number;
   /** max of start and each row rows[t]'s squared distance from centre, summed as overlap.ts's sqDistFromCentre (bit-identical). */

@@ -77,6 +77,8 @@ export interface OverlapStats {
   sphereSkips: number;
   certHits: number;
   certExtensions: number;
+  /** Of certExtensions, those decided by a batch of native projections (firstExtensions). */
+  batchedExtensions: number;
   witnessHits: number;
   /** Pairs separated by the hyperplane normal to their centroids' difference (no solve needed). */
   centroidDirection: number;
@@ -321,6 +323,7 @@ export class OverlapOracle {
     sphereSkips: 0,
     certHits: 0,
     certExtensions: 0,
+    batchedExtensions: 0,
     witnessHits: 0,
     centroidDirection: 0,
     projectionSkips: 0,
@@ -348,13 +351,18 @@ export class OverlapOracle {
   private scanSlots = new Int32Array(0);
   private scanCd2 = new Float64Array(0);
   private intervals: ProjectionIntervals | undefined;
+  /** A vector of dim zeros (firstExtensions' stand-in where no hyperplane is tried). */
+  private readonly zeros: Float64Array;
 
   constructor(
     private readonly m: Matrix,
     private readonly hullOpts: HullOptions = {},
+    /** batchExtensions: false keeps firstOverlap from extending hyperplanes in batches (same answers; for tests). */
+    private readonly opts: { batchExtensions?: boolean } = {},
   ) {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
     this.witnessed = new Uint8Array(m.n);
+    this.zeros = new Float64Array(m.dim);
   }
 
   get dim(): number {
@@ -476,19 +484,87 @@ export class OverlapOracle {
         return x;
       }
     }
-    for (const { x, cd } of candidates) {
+    const first = this.firstExtensions(c, candidates);
+    for (let i = 0; i < candidates.length; i++) {
+      const { x, cd } = candidates[i];
       if (this.certs.get(c.id, x.id)) {
         this.stats.certHits++;
         continue;
       }
       const scale = cd + c.radius + x.radius;
-      if (this.extendFromChildren(c, x, scale) || this.extendFromChildren(x, c, scale)) {
+      const tried = first?.at(i);
+      if (tried && this.extendWith(c, x, first!.child, tried.cert, tried.value, scale)) {
+        this.stats.certExtensions++;
+        this.stats.batchedExtensions++;
+        continue;
+      }
+      if (this.extendFromChildren(c, x, scale, tried ? first!.child : undefined) || this.extendFromChildren(x, c, scale)) {
         this.stats.certExtensions++;
         continue;
       }
       if (!this.solve(c, x)) return x;
     }
     return undefined;
+  }
+
+  /**
+   * The first attempt of extendFromChildren(c, x) for every candidate x of one check, computed a chunk of candidates at
+   * a time by one native call (extremebatch), or undefined without the kernel or without children. The attempt uses
+   * the same child's hyperplane with x for every x and projects the same rows (the other child's): late in checked
+   * merging, thousands of candidates per merge each projected a few rows in a call of their own. The values are those
+   * of one extremeProjection per candidate, and nothing the check's loop does in between changes a child's hyperplane
+   * with x, so the loop's decisions are unchanged; chunks (16 candidates, then twice as many each time) keep the work
+   * beyond a found overlap small.
+   */
+  private firstExtensions(c: ClusterGeom, candidates: { x: ClusterGeom }[]): { child: number; at(i: number): { cert: Cert; value: number } | undefined } | undefined {
+    const native = loadNativeDist();
+    if (!c.children || candidates.length === 0 || this.opts.batchExtensions === false || !native?.extremebatch) return undefined;
+    const [child, childGeom, other] = this.childrenInOrder(c)[0];
+    if (!other) return undefined;
+    const dim = this.m.dim;
+    const n = candidates.length;
+    const certs: (Cert | undefined)[] = new Array(n);
+    const values = new Float64Array(n);
+    let done = 0;
+    let chunk = 16;
+    const fill = (upTo: number): void => {
+      const to = Math.min(n, Math.max(upTo, done + chunk));
+      chunk = Math.min(2 * chunk, 4096);
+      const k = to - done;
+      const ws: Float64Array[] = new Array(k);
+      const wantMin = new Int32Array(k);
+      const starts = new Float64Array(k);
+      const stops = new Float64Array(k);
+      for (let r = 0; r < k; r++) {
+        const x = candidates[done + r].x;
+        const cert = this.certs.get(child, x.id) ?? (childGeom && sphereCert(childGeom, x));
+        certs[done + r] = cert;
+        if (!cert) {
+          // Nothing to extend: a min from -infinity stops at the first row.
+          ws[r] = this.zeros;
+          wantMin[r] = 1;
+          starts[r] = -Infinity;
+          stops[r] = Infinity;
+          continue;
+        }
+        ws[r] = cert.w;
+        const childPos = cert.pos === child;
+        wantMin[r] = childPos ? 1 : 0;
+        starts[r] = childPos ? cert.posMin : cert.negMax;
+        stops[r] = childPos ? cert.negMax : cert.posMin;
+      }
+      const out = values.subarray(done, to);
+      native.extremebatch!(this.m.data, dim, other.members, ws, k, wantMin, starts, stops, out);
+      done = to;
+    };
+    return {
+      child,
+      at: (i) => {
+        if (i >= done) fill(i + 1);
+        const cert = certs[i];
+        return cert && { cert, value: values[i] };
+      },
+    };
   }
 
   /**
@@ -790,47 +866,70 @@ export class OverlapOracle {
   }
 
   /**
-   * A hyperplane separating one child of `a` from `b` (stored, or the one between their disjoint bounding
-   * spheres) that also has a's other child on the child's side: then it separates a from b.
+   * The order in which extendFromChildren tries a's children's hyperplanes, each with the other child (whose rows it
+   * projects; undefined if unknown): cheapest first, i.e. fewest rows to project (ties: the first child first, as a
+   * stable sort leaves them).
    */
-  private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number): boolean {
-    if (!a.children) return false;
-    // Cheapest first: fewest points to project (ties: the first child first, as a stable sort leaves them). A
-    // child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
-    // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
-    const first = this.geoms.get(a.children[0]);
-    const second = this.geoms.get(a.children[1]);
-    // Child t's hyperplane needs the other child's points projected: t = 1 (project the first child) goes first
-    // when the first child is the smaller one.
+  private childrenInOrder(a: ClusterGeom): [number, ClusterGeom | undefined, ClusterGeom | undefined][] {
+    const [c0, c1] = a.children!;
+    const first = this.geoms.get(c0);
+    const second = this.geoms.get(c1);
+    // Child 1's hyperplane needs the first child's rows projected: it goes first when the first child is the smaller.
     const secondFirst = first !== undefined && second !== undefined && first.members.length < second.members.length;
-    for (let i = 0; i < 2; i++) {
-      const t = secondFirst ? 1 - i : i;
-      const child = a.children[t];
-      const other = t === 0 ? second : first;
-      if (!other) continue;
+    return secondFirst
+      ? [
+          [c1, second, first],
+          [c0, first, second],
+        ]
+      : [
+          [c0, first, second],
+          [c1, second, first],
+        ];
+  }
+
+  /**
+   * A hyperplane separating one child of `a` from `b` (stored, or the one between their disjoint bounding
+   * spheres) that also has a's other child on the child's side: then it separates a from b. `skip`: a child whose
+   * hyperplane was already tried (firstExtensions).
+   */
+  private extendFromChildren(a: ClusterGeom, b: ClusterGeom, scale: number, skip?: number): boolean {
+    if (!a.children) return false;
+    // A child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
+    // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
+    for (const [child, g, other] of this.childrenInOrder(a)) {
+      if (!other || child === skip) continue;
       let cert = this.certs.get(child, b.id);
       if (!cert) {
-        const g = this.geoms.get(child);
         if (!g) continue;
         cert = sphereCert(g, b);
         if (!cert) continue;
       }
-      const childPos = cert.pos === child;
-      let posMin = cert.posMin;
-      let negMax = cert.negMax;
       // A row of the other child on the far side of the opposite bound (posMin <= negMax) already fails the test
-      // below (posMin - negMax <= 0): the projection stops there.
-      if (childPos) posMin = extremeProjection(this.m, other.members, cert.w, true, posMin, negMax);
-      else negMax = extremeProjection(this.m, other.members, cert.w, false, negMax, posMin);
-      const wn = normOf(cert);
-      if ((posMin - negMax) / wn > this.overlapTol * scale) {
-        // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
-        const { w, supPos, supNeg, weightPos, weightNeg, wNorm } = cert;
-        this.store({ w, pos: childPos ? a.id : b.id, posMin, negMax, supPos, supNeg, weightPos, weightNeg, wNorm }, a.id, b.id);
-        return true;
-      }
+      // in extendWith (posMin - negMax <= 0): the projection stops there.
+      const value =
+        cert.pos === child
+          ? extremeProjection(this.m, other.members, cert.w, true, cert.posMin, cert.negMax)
+          : extremeProjection(this.m, other.members, cert.w, false, cert.negMax, cert.posMin);
+      if (this.extendWith(a, b, child, cert, value, scale)) return true;
     }
     return false;
+  }
+
+  /**
+   * True if `cert` (between a's child `child` and b) still separates a and b once the other child's extreme projection
+   * on it (`value`: min on the child's positive side, max on its negative side, from the child's bound) is taken in;
+   * then it is stored for a and b.
+   */
+  private extendWith(a: ClusterGeom, b: ClusterGeom, child: number, cert: Cert, value: number, scale: number): boolean {
+    const childPos = cert.pos === child;
+    const posMin = childPos ? value : cert.posMin;
+    const negMax = childPos ? cert.negMax : value;
+    const wn = normOf(cert);
+    if (!((posMin - negMax) / wn > this.overlapTol * scale)) return false;
+    // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
+    const { w, supPos, supNeg, weightPos, weightNeg, wNorm } = cert;
+    this.store({ w, pos: childPos ? a.id : b.id, posMin, negMax, supPos, supNeg, weightPos, weightNeg, wNorm }, a.id, b.id);
+    return true;
   }
 
   private store(cert: Cert, a: number, b: number): void {

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <stdlib.h>
 #include "ftgeo_args.h"
 #include "ftgeo_kheap.h"
 #ifdef __AVX2__
@@ -74,15 +75,21 @@ static napi_value sqdists(napi_env env, napi_callback_info info) {
 
 /*
  * The shared arguments (data: Float32Array, dim, rows: Int32Array, y: Float64Array) of the row kernels, read by
- * kernelArgs into arg[0..3]: dim positive, y at least dim long, every listed row inside data; else a RangeError.
+ * kernelArgs into arg[0..3]: dim positive, y at least dim long (rows_fit; rows_inside leaves y to the kernel), every
+ * listed row inside data; else a RangeError.
  */
-static int rows_fit(napi_env env, const char *kernel, const FtgeoArg *arg) {
+static int rows_inside(napi_env env, const char *kernel, const FtgeoArg *arg) {
   const int32_t dim = arg[1].integer, *rows = arg[2].i32;
-  if (!fitsFor(env, !(dim <= 0 || arg[3].len < (size_t)dim), kernel, "dim must be positive and the vector at least dim long")) return 0;
+  if (!fitsFor(env, dim > 0, kernel, "dim must be positive")) return 0;
   for (size_t t = 0; t < arg[2].len; t++) {
     if (!fitsFor(env, !(rows[t] < 0 || ((size_t)rows[t] + 1) * (size_t)dim > arg[0].len), kernel, "a row index is outside the matrix")) return 0;
   }
   return 1;
+}
+
+static int rows_fit(napi_env env, const char *kernel, const FtgeoArg *arg) {
+  if (!fitsFor(env, !(arg[1].integer <= 0 || arg[3].len < (size_t)arg[1].integer), kernel, "dim must be positive and the vector at least dim long")) return 0;
+  return rows_inside(env, kernel, arg);
 }
 
 /* A float32 row . a float64 vector as matrix.ts's dotRow sums it: coordinates k = 0, 4, 8, ... into s0, 1, 5, ... into
@@ -98,6 +105,35 @@ static inline double dot4(const float *x, const double *y, int32_t dim) {
   }
   for (; k < dim; k++) s0 += (double)x[k] * y[k];
   return ((s0 + s1) + s2) + s3;
+}
+
+/* dot4 of four (row, vector) pairs at once, out[i] = dot4(x[i], y[i], dim). With AVX2 each pair's four accumulators
+ * are the four lanes of one register (lane j is dot4's s_j: the same products added in the same order, multiply and
+ * add kept apart by -ffp-contract=off), and the four registers are independent chains: one pair at a time, the
+ * adder waits on each addition (gcc's own vectorisation of dot4 keeps one or two chains per row). */
+static inline void dot4x4(const float *const x[4], const double *const y[4], int32_t dim, double out[4]) {
+#ifdef __AVX2__
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd(), a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+  int32_t k = 0;
+  for (; k + 3 < dim; k += 4) {
+    a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x[0] + k)), _mm256_loadu_pd(y[0] + k)));
+    a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x[1] + k)), _mm256_loadu_pd(y[1] + k)));
+    a2 = _mm256_add_pd(a2, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x[2] + k)), _mm256_loadu_pd(y[2] + k)));
+    a3 = _mm256_add_pd(a3, _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x[3] + k)), _mm256_loadu_pd(y[3] + k)));
+  }
+  double lane[4][4];
+  _mm256_storeu_pd(lane[0], a0);
+  _mm256_storeu_pd(lane[1], a1);
+  _mm256_storeu_pd(lane[2], a2);
+  _mm256_storeu_pd(lane[3], a3);
+  for (int i = 0; i < 4; i++) {
+    double s0 = lane[i][0];
+    for (int32_t t = k; t < dim; t++) s0 += (double)x[i][t] * y[i][t];
+    out[i] = ((s0 + lane[i][1]) + lane[i][2]) + lane[i][3];
+  }
+#else
+  for (int i = 0; i < 4; i++) out[i] = dot4(x[i], y[i], dim);
+#endif
 }
 
 /*
@@ -153,7 +189,14 @@ typedef struct {
 static void dotPart(void *arg, int32_t part, size_t from, size_t to) {
   (void)part;
   const DotCtx *c = (const DotCtx *)arg;
-  for (size_t t = from; t < to; t++) c->out[t] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->y, c->dim);
+  const double *const y[4] = {c->y, c->y, c->y, c->y};
+  size_t t = from;
+  for (; t + 4 <= to; t += 4) {
+    const float *const x[4] = {c->data + (size_t)c->rows[t] * c->dim, c->data + (size_t)c->rows[t + 1] * c->dim,
+                               c->data + (size_t)c->rows[t + 2] * c->dim, c->data + (size_t)c->rows[t + 3] * c->dim};
+    dot4x4(x, y, c->dim, c->out + t);
+  }
+  for (; t < to; t++) c->out[t] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->y, c->dim);
 }
 
 /*
@@ -241,16 +284,33 @@ typedef struct {
 static void extremePart(void *arg, int32_t part, size_t from, size_t to) {
   ExtremeCtx *c = (ExtremeCtx *)arg;
   double best = part == 0 ? c->start : (c->wantMin ? INFINITY : -INFINITY);
-  for (size_t t = from; t < to; t++) {
-    const double s = dot4(c->data + (size_t)c->rows[t] * c->dim, c->w, c->dim);
-    if (c->wantMin) {
-      if (s < best) best = s;
-      if (best <= c->stop) break;
+  /* Four rows' products at a time, taken in row order: the rows computed past a stop are not looked at. */
+  const double *const y[4] = {c->w, c->w, c->w, c->w};
+  double v[4];
+  size_t t = from;
+  while (t < to) {
+    int32_t got;
+    if (t + 4 <= to) {
+      const float *const x[4] = {c->data + (size_t)c->rows[t] * c->dim, c->data + (size_t)c->rows[t + 1] * c->dim,
+                                 c->data + (size_t)c->rows[t + 2] * c->dim, c->data + (size_t)c->rows[t + 3] * c->dim};
+      dot4x4(x, y, c->dim, v);
+      got = 4;
     } else {
-      if (s > best) best = s;
-      if (best >= c->stop) break;
+      v[0] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->w, c->dim);
+      got = 1;
+    }
+    t += (size_t)got;
+    for (int32_t i = 0; i < got; i++) {
+      if (c->wantMin) {
+        if (v[i] < best) best = v[i];
+        if (best <= c->stop) goto done;
+      } else {
+        if (v[i] > best) best = v[i];
+        if (best >= c->stop) goto done;
+      }
     }
   }
+done:
   c->best[part] = best;
 }
 
@@ -273,6 +333,129 @@ static napi_value extremedot(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_double(env, best, &result);
   return result;
+}
+
+/*
+ * extremebatch(data: Float32Array, dim, rows: Int32Array, ws: Float64Array[], k, wantMin: Int32Array, starts, stops, out)
+ *   For each i < k, out[i] = extremedot(data, dim, rows, ws[i], wantMin[i] != 0, starts[i], stops[i]): the same rows
+ *   against k vectors in one call (overlap.ts extends a cluster's hyperplanes to thousands of other clusters per
+ *   merge, each projecting the same few rows, where a call per vector cost more than its work; the vectors are read
+ *   where they are, as copying them into one array cost more again). Each extreme is one loop in row order (the
+ *   single extremedot's value); vectors are split into parts on threads.
+ */
+typedef struct {
+  const float *data;
+  const int32_t *rows;
+  const double *const *W;
+  const double *starts, *stops;
+  const int32_t *wantMin;
+  double *out;
+  size_t nrows;
+  int32_t dim;
+} ExtremeBatchCtx;
+
+/* Folds v into *best (min or max) unless the extreme already reached its stop; returns 1 once it has. */
+static inline int extremeStep(int wantMin, double v, double stop, double *best) {
+  if (wantMin) {
+    if (v < *best) *best = v;
+    return *best <= stop;
+  }
+  if (v > *best) *best = v;
+  return *best >= stop;
+}
+
+/* The vectors lie wherever their hyperplanes were made: most of the time goes to fetching them from memory, so the
+ * next vectors' lines are requested while the current ones are used. */
+static inline void prefetchVectors(const ExtremeBatchCtx *c, size_t i, size_t to, int32_t dim) {
+  for (size_t j = i; j < i + 4 && j < to; j++) {
+    const char *w = (const char *)c->W[j];
+    for (size_t b = 0; b < (size_t)dim * sizeof(double); b += 64) __builtin_prefetch(w + b);
+  }
+}
+
+static void extremeBatchPart(void *arg, int32_t part, size_t from, size_t to) {
+  (void)part;
+  const ExtremeBatchCtx *c = (const ExtremeBatchCtx *)arg;
+  const int32_t dim = c->dim;
+  size_t i = from;
+  prefetchVectors(c, i, to, dim);
+  if (c->nrows < 4) {
+    /* Few rows (a small cluster extended to many others): four vectors at a time on each row, in row order. */
+    for (; i + 4 <= to; i += 4) {
+      prefetchVectors(c, i + 4, to, dim);
+      double best[4];
+      int stopped[4];
+      const double *const y[4] = {c->W[i], c->W[i + 1], c->W[i + 2], c->W[i + 3]};
+      for (int j = 0; j < 4; j++) {
+        best[j] = c->starts[i + j];
+        stopped[j] = 0;
+      }
+      for (size_t t = 0; t < c->nrows; t++) {
+        const float *row = c->data + (size_t)c->rows[t] * dim;
+        const float *const x[4] = {row, row, row, row};
+        double v[4];
+        dot4x4(x, y, dim, v);
+        for (int j = 0; j < 4; j++) {
+          if (!stopped[j]) stopped[j] = extremeStep(c->wantMin[i + j], v[j], c->stops[i + j], &best[j]);
+        }
+      }
+      for (int j = 0; j < 4; j++) c->out[i + j] = best[j];
+    }
+  }
+  for (; i < to; i++) {
+    if ((i - from) % 4 == 0) prefetchVectors(c, i + 4, to, dim);
+    const double *w = c->W[i];
+    const double *const y[4] = {w, w, w, w};
+    const int wantMin = c->wantMin[i];
+    const double stop = c->stops[i];
+    double best = c->starts[i];
+    size_t t = 0;
+    int stopped = 0;
+    for (; t + 4 <= c->nrows && !stopped; t += 4) {
+      const float *const x[4] = {c->data + (size_t)c->rows[t] * dim, c->data + (size_t)c->rows[t + 1] * dim,
+                                 c->data + (size_t)c->rows[t + 2] * dim, c->data + (size_t)c->rows[t + 3] * dim};
+      double v[4];
+      dot4x4(x, y, dim, v);
+      for (int j = 0; j < 4 && !stopped; j++) stopped = extremeStep(wantMin, v[j], stop, &best);
+    }
+    for (; t < c->nrows && !stopped; t++) stopped = extremeStep(wantMin, dot4(c->data + (size_t)c->rows[t] * dim, w, dim), stop, &best);
+    c->out[i] = best;
+  }
+}
+
+static napi_value extremebatch(napi_env env, napi_callback_info info) {
+  const char *kernel = "ftgeo_dist.extremebatch";
+  FtgeoArg arg[9];
+  if (!kernelArgs(env, info, kernel, "fziaziddd", arg) || !rows_inside(env, kernel, arg)) return NULL;
+  const int32_t dim = arg[1].integer, k = arg[4].integer;
+  if (!fitsFor(env, k >= 0 && arg[3].len >= (size_t)k, kernel, "ws needs k vectors")) return NULL;
+  const size_t n = (size_t)k;
+  if (!fitsFor(env, arg[5].len >= n && arg[6].len >= n && arg[7].len >= n && arg[8].len >= n, kernel,
+               "wantMin, starts, stops and out need k values each")) return NULL;
+  /* The vectors' data, read here (N-API is for this thread only) before the parts run. */
+  const double *local[256];
+  const double **W = n <= 256 ? local : (const double **)malloc(n * sizeof *W);
+  if (!W) {
+    napi_throw_error(env, NULL, "ftgeo_dist.extremebatch: out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    napi_value v;
+    size_t len = 0;
+    const double *w = NULL;
+    if (napi_get_element(env, arg[3].value, (uint32_t)i, &v) == napi_ok) w = (const double *)typedArray(env, v, napi_float64_array, &len, "ftgeo_dist.extremebatch: ws must hold Float64Arrays");
+    if (!w || !fitsFor(env, len >= (size_t)dim, kernel, "every vector of ws needs dim values")) {
+      if (W != local) free(W);
+      return NULL;
+    }
+    W[i] = w;
+  }
+  ExtremeBatchCtx ctx = {arg[0].f32, arg[2].i32, W, arg[6].f64, arg[7].f64, arg[5].i32, arg[8].f64, arg[2].len, dim};
+  /* A part of at least 2 * ROWS_PART_MIN row products (about 100 us) is worth a thread. */
+  const size_t perVector = arg[2].len > 0 ? arg[2].len : 1;
+  parFor(n, (2 * ROWS_PART_MIN + perVector - 1) / perVector, extremeBatchPart, &ctx);
+  if (W != local) free(W);
+  return NULL;
 }
 
 /*
@@ -582,7 +765,36 @@ static napi_value corraladd(napi_env env, napi_callback_info info) {
   if (!fitsFor(env, !(k < 0 || dim <= 0 || cap < k || (size_t)k * dim > lf || (size_t)dim > lx || (size_t)k > ls || (size_t)cap * cap > lR || (size_t)k > lr),
                "ftgeo_dist.corraladd", "an array is shorter than k, dim or cap require"))
     return NULL;
-  for (int32_t i = 0; i < k; i++) {
+  int32_t i = 0;
+#ifdef __SSE2__
+  /* Four members at a time: each member's (s0, s1) are the two lanes of one register, so its sums are the loop's
+   * below (same order), and the four registers are independent chains. */
+  for (; i + 4 <= k; i += 4) {
+    const double *y0 = flat + (size_t)i * dim, *y1 = y0 + dim, *y2 = y1 + dim, *y3 = y2 + dim;
+    __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd(), a2 = _mm_setzero_pd(), a3 = _mm_setzero_pd();
+    int32_t t = 0;
+    for (; t + 1 < dim; t += 2) {
+      const __m128d xt = _mm_loadu_pd(x + t);
+      a0 = _mm_add_pd(a0, _mm_mul_pd(xt, _mm_loadu_pd(y0 + t)));
+      a1 = _mm_add_pd(a1, _mm_mul_pd(xt, _mm_loadu_pd(y1 + t)));
+      a2 = _mm_add_pd(a2, _mm_mul_pd(xt, _mm_loadu_pd(y2 + t)));
+      a3 = _mm_add_pd(a3, _mm_mul_pd(xt, _mm_loadu_pd(y3 + t)));
+    }
+    double lane[4][2];
+    _mm_storeu_pd(lane[0], a0);
+    _mm_storeu_pd(lane[1], a1);
+    _mm_storeu_pd(lane[2], a2);
+    _mm_storeu_pd(lane[3], a3);
+    const double *ys[4] = {y0, y1, y2, y3};
+    for (int32_t j = 0; j < 4; j++) {
+      double s0 = lane[j][0];
+      if (t < dim) s0 += x[t] * ys[j][t];
+      const double d = (s0 + lane[j][1]) * side * sides[i + j];
+      r[i + j] = side == sides[i + j] ? d + lift : d;
+    }
+  }
+#endif
+  for (; i < k; i++) {
     const double *y = flat + (size_t)i * dim;
     double s0 = 0, s1 = 0;
     int32_t t = 0;
@@ -763,6 +975,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
+    {"extremebatch", NULL, extremebatch, NULL, NULL, NULL, napi_default, NULL},
     {"maxsqdist", NULL, maxsqdist, NULL, NULL, NULL, napi_default, NULL},
     {"poolscan", NULL, poolscan, NULL, NULL, NULL, napi_default, NULL},
     {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},

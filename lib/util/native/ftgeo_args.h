@@ -8,6 +8,7 @@
  *   'n' number, read as a double
  *   'z' number, read as an int32 (napi_get_value_int32: truncated toward zero, the low 32 bits of larger values)
  *   'b' boolean (a number or anything else is refused, not coerced)
+ *   'a' Array (its napi_value and length; the kernel reads the elements)
  */
 #ifndef FTGEO_ARGS_H
 #define FTGEO_ARGS_H
@@ -42,7 +43,8 @@ typedef struct {
     double *f64;  /* 'd' */
     int32_t *i32; /* 'i' */
   };
-  size_t len; /* 'f', 'd', 'i': the element count */
+  size_t len; /* 'f', 'd', 'i', 'a': the element count */
+  napi_value value; /* 'a' */
   union {
     double number;   /* 'n' */
     int32_t integer; /* 'z' */
@@ -62,6 +64,7 @@ static inline const char *ftgeoArgKind(char letter, const char **article) {
     case 'n': return "number";
     case 'z': *article = "an"; return "int32";
     case 'b': return "boolean";
+    case 'a': *article = "an"; return "Array";
     default: return NULL;
   }
 }
@@ -112,6 +115,14 @@ static inline bool ftgeoReadArg(napi_env env, napi_value v, char letter, FtgeoAr
     case 'n': return napi_get_value_double(env, v, &a->number) == napi_ok;
     case 'z': return napi_get_value_int32(env, v, &a->integer) == napi_ok;
     case 'b': return napi_get_value_bool(env, v, &a->boolean) == napi_ok;
+    case 'a': {
+      bool isArray = false;
+      uint32_t len = 0;
+      if (napi_is_array(env, v, &isArray) != napi_ok || !isArray || napi_get_array_length(env, v, &len) != napi_ok) return false;
+      a->value = v;
+      a->len = len;
+      return true;
+    }
     default: return false;
   }
 }
