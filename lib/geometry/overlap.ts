@@ -519,7 +519,9 @@ export class OverlapOracle {
   private firstExtensions(c: ClusterGeom, candidates: { x: ClusterGeom }[]): { child: number; at(i: number): { cert: Cert; value: number } | undefined } | undefined {
     const native = loadNativeDist();
     if (!c.children || candidates.length === 0 || this.opts.batchExtensions === false || !native?.extremebatch) return undefined;
-    const [child, childGeom, other] = this.childrenInOrder(c)[0];
+    const t = this.firstChild(c);
+    const child = c.children[t];
+    const other = this.geoms.get(c.children[1 - t]);
     if (!other) return undefined;
     const dim = this.m.dim;
     const n = candidates.length;
@@ -537,7 +539,7 @@ export class OverlapOracle {
       const stops = new Float64Array(k);
       for (let r = 0; r < k; r++) {
         const x = candidates[done + r].x;
-        const cert = this.certs.get(child, x.id) ?? (childGeom && sphereCert(childGeom, x));
+        const cert = this.childHyperplane(child, x);
         certs[done + r] = cert;
         if (!cert) {
           // Nothing to extend: a min from -infinity stops at the first row.
@@ -866,25 +868,22 @@ export class OverlapOracle {
   }
 
   /**
-   * The order in which extendFromChildren tries a's children's hyperplanes, each with the other child (whose rows it
-   * projects; undefined if unknown): cheapest first, i.e. fewest rows to project (ties: the first child first, as a
-   * stable sort leaves them).
+   * The child of `a` (0 or 1) whose hyperplanes extendFromChildren tries first: the one whose sibling has fewer rows to
+   * project (ties: the first child first, as a stable sort leaves them).
    */
-  private childrenInOrder(a: ClusterGeom): [number, ClusterGeom | undefined, ClusterGeom | undefined][] {
-    const [c0, c1] = a.children!;
-    const first = this.geoms.get(c0);
-    const second = this.geoms.get(c1);
+  private firstChild(a: ClusterGeom): 0 | 1 {
+    const first = this.geoms.get(a.children![0]);
+    const second = this.geoms.get(a.children![1]);
     // Child 1's hyperplane needs the first child's rows projected: it goes first when the first child is the smaller.
-    const secondFirst = first !== undefined && second !== undefined && first.members.length < second.members.length;
-    return secondFirst
-      ? [
-          [c1, second, first],
-          [c0, first, second],
-        ]
-      : [
-          [c0, first, second],
-          [c1, second, first],
-        ];
+    return first !== undefined && second !== undefined && first.members.length < second.members.length ? 1 : 0;
+  }
+
+  /** The hyperplane between `child` and b: stored, else the one between their disjoint bounding spheres, if any. */
+  private childHyperplane(child: number, b: ClusterGeom): Cert | undefined {
+    const cert = this.certs.get(child, b.id);
+    if (cert) return cert;
+    const g = this.geoms.get(child);
+    return g && sphereCert(g, b);
   }
 
   /**
@@ -896,14 +895,14 @@ export class OverlapOracle {
     if (!a.children) return false;
     // A child's hyperplane is looked up or derived from the spheres only when its turn comes: the first option
     // usually succeeds, and a sphere hyperplane costs two passes over the coordinates and an allocation.
-    for (const [child, g, other] of this.childrenInOrder(a)) {
+    const firstT = this.firstChild(a);
+    for (let i = 0; i < 2; i++) {
+      const t = firstT ^ i;
+      const child = a.children[t];
+      const other = this.geoms.get(a.children[1 - t]);
       if (!other || child === skip) continue;
-      let cert = this.certs.get(child, b.id);
-      if (!cert) {
-        if (!g) continue;
-        cert = sphereCert(g, b);
-        if (!cert) continue;
-      }
+      const cert = this.childHyperplane(child, b);
+      if (!cert) continue;
       // A row of the other child on the far side of the opposite bound (posMin <= negMax) already fails the test
       // in extendWith (posMin - negMax <= 0): the projection stops there.
       const value =

@@ -136,6 +136,39 @@ static inline void dot4x4(const float *const x[4], const double *const y[4], int
 #endif
 }
 
+/* The rows rows[t..t+3] of data, for dot4x4. */
+static inline void rows4(const float *data, const int32_t *rows, size_t t, int32_t dim, const float *x[4]) {
+  for (int i = 0; i < 4; i++) x[i] = data + (size_t)rows[t + i] * dim;
+}
+
+/* Folds v into *best (min or max); returns 1 once the extreme has reached stop (<= stop for a min, >= for a max). */
+static inline int extremeStep(int wantMin, double v, double stop, double *best) {
+  if (wantMin) {
+    if (v < *best) *best = v;
+    return *best <= stop;
+  }
+  if (v > *best) *best = v;
+  return *best >= stop;
+}
+
+/* matrix.ts's extremeProjection over rows[from..to): the extreme of best and each row . w (dot4's sums), in row order,
+ * stopping at the first row that reaches stop. Four rows' products at a time; the ones past a stop are not looked at. */
+static double extremeOf(const float *data, const int32_t *rows, size_t from, size_t to, int32_t dim, const double *w, int wantMin, double best, double stop) {
+  const double *const y[4] = {w, w, w, w};
+  size_t t = from;
+  for (; t + 4 <= to; t += 4) {
+    const float *x[4];
+    double v[4];
+    rows4(data, rows, t, dim, x);
+    dot4x4(x, y, dim, v);
+    for (int i = 0; i < 4; i++)
+      if (extremeStep(wantMin, v[i], stop, &best)) return best;
+  }
+  for (; t < to; t++)
+    if (extremeStep(wantMin, dot4(data + (size_t)rows[t] * dim, w, dim), stop, &best)) return best;
+  return best;
+}
+
 /*
  * Parallel loops: parFor(n, minPart, fn, ctx) splits [0, n) into consecutive parts of at least minPart items (at most
  * parThreads of them, set by threads()), runs fn(ctx, part, from, to) for part 0 here and the others on threads, and
@@ -192,8 +225,8 @@ static void dotPart(void *arg, int32_t part, size_t from, size_t to) {
   const double *const y[4] = {c->y, c->y, c->y, c->y};
   size_t t = from;
   for (; t + 4 <= to; t += 4) {
-    const float *const x[4] = {c->data + (size_t)c->rows[t] * c->dim, c->data + (size_t)c->rows[t + 1] * c->dim,
-                               c->data + (size_t)c->rows[t + 2] * c->dim, c->data + (size_t)c->rows[t + 3] * c->dim};
+    const float *x[4];
+    rows4(c->data, c->rows, t, c->dim, x);
     dot4x4(x, y, c->dim, c->out + t);
   }
   for (; t < to; t++) c->out[t] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->y, c->dim);
@@ -283,35 +316,8 @@ typedef struct {
 /* One part's extreme, from `start` for part 0 and from infinity for the others, up to its first row reaching stop. */
 static void extremePart(void *arg, int32_t part, size_t from, size_t to) {
   ExtremeCtx *c = (ExtremeCtx *)arg;
-  double best = part == 0 ? c->start : (c->wantMin ? INFINITY : -INFINITY);
-  /* Four rows' products at a time, taken in row order: the rows computed past a stop are not looked at. */
-  const double *const y[4] = {c->w, c->w, c->w, c->w};
-  double v[4];
-  size_t t = from;
-  while (t < to) {
-    int32_t got;
-    if (t + 4 <= to) {
-      const float *const x[4] = {c->data + (size_t)c->rows[t] * c->dim, c->data + (size_t)c->rows[t + 1] * c->dim,
-                                 c->data + (size_t)c->rows[t + 2] * c->dim, c->data + (size_t)c->rows[t + 3] * c->dim};
-      dot4x4(x, y, c->dim, v);
-      got = 4;
-    } else {
-      v[0] = dot4(c->data + (size_t)c->rows[t] * c->dim, c->w, c->dim);
-      got = 1;
-    }
-    t += (size_t)got;
-    for (int32_t i = 0; i < got; i++) {
-      if (c->wantMin) {
-        if (v[i] < best) best = v[i];
-        if (best <= c->stop) goto done;
-      } else {
-        if (v[i] > best) best = v[i];
-        if (best >= c->stop) goto done;
-      }
-    }
-  }
-done:
-  c->best[part] = best;
+  const double best = part == 0 ? c->start : (c->wantMin ? INFINITY : -INFINITY);
+  c->best[part] = extremeOf(c->data, c->rows, from, to, c->dim, c->w, c->wantMin, best, c->stop);
 }
 
 static napi_value extremedot(napi_env env, napi_callback_info info) {
@@ -354,16 +360,6 @@ typedef struct {
   int32_t dim;
 } ExtremeBatchCtx;
 
-/* Folds v into *best (min or max) unless the extreme already reached its stop; returns 1 once it has. */
-static inline int extremeStep(int wantMin, double v, double stop, double *best) {
-  if (wantMin) {
-    if (v < *best) *best = v;
-    return *best <= stop;
-  }
-  if (v > *best) *best = v;
-  return *best >= stop;
-}
-
 /* The vectors lie wherever their hyperplanes were made: most of the time goes to fetching them from memory, so the
  * next vectors' lines are requested while the current ones are used. */
 static inline void prefetchVectors(const ExtremeBatchCtx *c, size_t i, size_t to, int32_t dim) {
@@ -404,22 +400,7 @@ static void extremeBatchPart(void *arg, int32_t part, size_t from, size_t to) {
   }
   for (; i < to; i++) {
     if ((i - from) % 4 == 0) prefetchVectors(c, i + 4, to, dim);
-    const double *w = c->W[i];
-    const double *const y[4] = {w, w, w, w};
-    const int wantMin = c->wantMin[i];
-    const double stop = c->stops[i];
-    double best = c->starts[i];
-    size_t t = 0;
-    int stopped = 0;
-    for (; t + 4 <= c->nrows && !stopped; t += 4) {
-      const float *const x[4] = {c->data + (size_t)c->rows[t] * dim, c->data + (size_t)c->rows[t + 1] * dim,
-                                 c->data + (size_t)c->rows[t + 2] * dim, c->data + (size_t)c->rows[t + 3] * dim};
-      double v[4];
-      dot4x4(x, y, dim, v);
-      for (int j = 0; j < 4 && !stopped; j++) stopped = extremeStep(wantMin, v[j], stop, &best);
-    }
-    for (; t < c->nrows && !stopped; t++) stopped = extremeStep(wantMin, dot4(c->data + (size_t)c->rows[t] * dim, w, dim), stop, &best);
-    c->out[i] = best;
+    c->out[i] = extremeOf(c->data, c->rows, 0, c->nrows, dim, c->W[i], c->wantMin[i], c->starts[i], c->stops[i]);
   }
 }
 
