@@ -192,42 +192,85 @@ test("agglomerate: first candidates from the BLAS kernel (labels over 512 cluste
   }
 });
 
-test("mergescan (native): the rows it leaves out are never among the K nearest, even where float32 rounding is large", (t) => {
-  // Offset 1e6: float32 rounds the coordinates by up to 0.03, moving distances of about 7 by about 1%.
+test("mergescan (native): the rows it leaves out are never among the K nearest, even where float32 rounding is large; in parts on threads too", (t) => {
+  // Offset 1e6: float32 rounds the coordinates by up to 0.03, moving distances of about 7 by about 1%. dim 72: the
+  // estimate is also tested after 32 and 64 coordinates; 9,000 rows: two parts of the list on threads.
   const native = loadNativeDist();
   if (!native?.mergescan) return t.skip("native distance kernel not built");
   const rng = new Rng(5);
-  const n = 3000;
-  const dim = 24;
   const K = 12;
-  for (const offset of [0, 1e6]) {
-    const cen = Float64Array.from({ length: n * dim }, () => offset + rng.normal());
-    const cen32 = Float32Array.from(cen);
-    const norms = Float64Array.from({ length: n }, (_, i) => Math.hypot(...cen.subarray(i * dim, (i + 1) * dim)));
-    const list = Int32Array.from({ length: n }, (_, i) => i);
-    const mark = new Int32Array(n);
-    const pos = new Int32Array(n);
-    const d = new Float64Array(n);
-    let skipped = 0;
-    for (let q = 0; q < 40; q++) {
-      mark[q] = 1;
-      const count: number = native.mergescan(cen, cen32, dim, q, list, n, norms, new Float64Array(n), new Float64Array(n), new Float64Array(n), K, -3, -3, 1, mark, pos, d);
-      mark[q] = 0;
-      skipped += n - 1 - count;
-      // The K nearest by exact distance (the kernel's sums are sqdists', checked bit for bit).
-      const exact = Array.from({ length: n }, (_, x) => {
-        let e = 0;
-        let o = 0;
-        for (let k = 0; k < dim; k += 2) {
-          e += (cen[q * dim + k] - cen[x * dim + k]) ** 2;
-          o += (cen[q * dim + k + 1] - cen[x * dim + k + 1]) ** 2;
+  for (const [n, dim, queries] of [
+    [3000, 24, 40],
+    [9000, 72, 12],
+  ]) {
+    for (const offset of [0, 1e6]) {
+      const cen = Float64Array.from({ length: n * dim }, () => offset + rng.normal());
+      const cen32 = Float32Array.from(cen);
+      const norms = Float64Array.from({ length: n }, (_, i) => Math.hypot(...cen.subarray(i * dim, (i + 1) * dim)));
+      const list = Int32Array.from({ length: n }, (_, i) => i);
+      const mark = new Int32Array(n);
+      const pos = new Int32Array(n);
+      const d = new Float64Array(n);
+      let skipped = 0;
+      for (let q = 0; q < queries; q++) {
+        // The K nearest by exact distance (the kernel's sums are sqdists', checked bit for bit).
+        const exact = Array.from({ length: n }, (_, x) => {
+          let e = 0;
+          let o = 0;
+          for (let k = 0; k < dim; k += 2) {
+            e += (cen[q * dim + k] - cen[x * dim + k]) ** 2;
+            o += (cen[q * dim + k + 1] - cen[x * dim + k + 1]) ** 2;
+          }
+          return { x, d: e + o };
+        }).filter((r) => r.x !== q);
+        const want = exact.sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
+        const outputs: Set<string>[] = [];
+        for (const threads of [1, 2]) {
+          mark[q] = 1;
+          const count: number = native.mergescan(cen, cen32, dim, q, list, n, norms, new Float64Array(n), new Float64Array(n), new Float64Array(n), K, -3, -3, 1, mark, pos, d, threads);
+          mark[q] = 0;
+          if (threads === 1) skipped += n - 1 - count;
+          const rows = Array.from({ length: count }, (_, i) => ({ x: pos[i], d: d[i] }));
+          assert.deepEqual(rows.map((r) => r.x), [...rows.map((r) => r.x)].sort((a, b) => a - b), "outputs in list order");
+          const got = rows.sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
+          assert.deepEqual(got, want, `n ${n}, offset ${offset}, row ${q}, ${threads} thread(s)`);
+          outputs.push(new Set(Array.from({ length: count }, (_, i) => `${pos[i]}:${d[i]}`)));
         }
-        return { x, d: e + o };
-      }).filter((r) => r.x !== q);
-      const want = exact.sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
-      const got: { x: number; d: number }[] = Array.from({ length: count }, (_, i) => ({ x: pos[i], d: d[i] })).sort((a, b) => a.d - b.d || a.x - b.x).slice(0, K);
-      assert.deepEqual(got, want, `offset ${offset}, row ${q}`);
+        // Parts compute every distance the single loop computes (and maybe a few more).
+        for (const r of outputs[0]) assert.ok(outputs[1].has(r), `n ${n}, row ${q}: ${r} missing from the parts' output`);
+      }
+      assert.ok(skipped > 0.5 * queries * (n - 1), `n ${n}, offset ${offset}: the estimate must rule out most rows (${skipped})`);
     }
-    assert.ok(skipped > 0.5 * 40 * (n - 1), `offset ${offset}: the estimate must rule out most rows (${skipped})`);
   }
+});
+
+test("linkLabels: the labels' merge sequences are the same on worker threads as in one thread, ids from each label's first id", async () => {
+  const { linkLabels, balance } = await import("../lib/geometry/linkage");
+  const rng = new Rng(11);
+  const n = 900;
+  const dim = 8;
+  const data = new Float32Array(n * dim);
+  for (let i = 0; i < data.length; i++) data[i] = rng.normal();
+  const m = makeMatrix(n, dim, data);
+  const sizes = [400, 250, 150, 99, 1];
+  const jobs = [];
+  let p = 0;
+  let firstId = n + sizes.length;
+  for (const [label, size] of sizes.entries()) {
+    jobs.push({ label, members: Int32Array.from({ length: size }, (_, i) => p + i), firstId });
+    p += size;
+    firstId += size - 1;
+  }
+  const one = linkLabels(m, jobs, undefined, 1);
+  const three = linkLabels(m, jobs, undefined, 3);
+  assert.deepEqual(three, one);
+  assert.deepEqual(one.map((s) => s.length), [399, 249, 149, 98, 0]);
+  // Each label's sequence is agglomerate's on that label alone, with its own first id.
+  const alone = agglomerate(m, Array.from(jobs[2].members, (q) => ({ id: q, label: 2, members: Int32Array.of(q) })), { nextId: jobs[2].firstId }).merges;
+  assert.deepEqual(one[2], alone);
+  assert.equal(one[1][0].id, jobs[1].firstId);
+  // The groups cover every label once, the largest labels spread over the groups.
+  const groups = balance(jobs, 2);
+  assert.deepEqual(groups.flat().map((j) => j.label).sort(), [0, 1, 2, 3, 4]);
+  assert.deepEqual(groups.map((g) => g[0].label), [0, 1]);
 });

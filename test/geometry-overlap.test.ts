@@ -209,6 +209,15 @@ test("native projection kernels (when built) give bit-identical projections to t
       }
       assert.equal(native.maxsqdist!(m.data, dim, rows.subarray(0, k), z, 0), want, `maxsqdist, dim ${dim}, ${k} rows`);
     }
+    // The row-sum kernel (geomOf): each coordinate summed over the rows in order from the given start, bit for bit.
+    if (native.addrows) {
+      const start = Float64Array.from({ length: dim }, () => rng.normal() * 1e3);
+      const want = Float64Array.from(start);
+      for (const r of rows) for (let j = 0; j < dim; j++) want[j] += m.data[r * dim + j];
+      const got = Float64Array.from(start);
+      native.addrows(m.data, dim, rows, got);
+      assert.deepEqual(got, want, `addrows, dim ${dim}`);
+    }
     rows.forEach((r, i) => assert.equal(viaKernel[i], dotRow(m, r, z), `dim ${dim}, row ${r}`));
     for (const wantMin of [true, false]) {
       // The definition (dotRow's sums), bit for bit, and within rounding of one plain sum per row.

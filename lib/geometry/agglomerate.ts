@@ -109,6 +109,12 @@ export interface AgglomerateOptions {
    * loop's, so the merges are the same either way; false forces the JS loop (for tests).
    */
   native?: boolean;
+  /**
+   * Threads for the native scan of long label lists (default 1; the kernel's thread setting caps it). The merges are
+   * the same with any number: a scan split into parts computes a few more exact distances, none that changes a
+   * candidate list, a key or a merged cluster's nearest (ftgeo_dist.c, mergePart).
+   */
+  scanThreads?: number;
 }
 
 /**
@@ -251,12 +257,13 @@ export function agglomerate(m: Matrix, input: AggCluster[], opts: AgglomerateOpt
     norms[slot] = Math.sqrt(n2);
   };
   if (scan) for (let slot = 0; slot < N; slot++) mirror(slot);
+  const scanThreads = Math.max(1, Math.floor(opts.scanThreads ?? 1));
   const scanPos = new Int32Array(scan ? Math.max(1, ...listLen) : 0);
   const scanD = new Float64Array(scanPos.length);
   const mark = new Int32Array(scan ? N : 0);
   /** mergescan over slot q's label list (mode 0 after merging ids aId and bId, mode 1 a rescan); returns the count. */
   const scanNative = (q: number, list: Int32Array, len: number, mode: number, aId: number, bId: number): number =>
-    scan!.mergescan!(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, scanPos, scanD);
+    scan!.mergescan!(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, scanPos, scanD, scanThreads);
 
   const heap = new KeyHeap();
   const setKey = (slot: number, partner: number, key: number): void => {

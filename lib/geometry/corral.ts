@@ -72,6 +72,12 @@ export interface CorralResult {
   reason?: string;
 }
 
+/** Buffers a finished corral leaves for the next one (Corral.release). */
+type F64 = Float64Array<ArrayBuffer>;
+/** The projections' buffer of the last solve (corralHullDistance), for the next. */
+let spareProj: F64 | undefined;
+let spare: { R: F64; yA: F64; yB: F64; flat: F64; sides: Int32Array<ArrayBuffer>; cap: number; dim: number } | undefined;
+
 /**
  * The corral: members, weights and the Cholesky factor R of their lifted Gram matrix H = R'R (upper triangular,
  * row-major with stride cap; column k belongs to member k), plus yA = R'^-1 e_A and yB = R'^-1 e_B, kept up to
@@ -99,7 +105,24 @@ class Corral {
     /** Squared lifting constant c^2 (same order as the squared norms of the centred points). */
     private readonly lift: number,
     private readonly native: NativeDist | null,
-  ) {}
+  ) {
+    // The previous corral's buffers, when they fit this one's dimension (grow() then starts from their capacity).
+    const b = spare;
+    if (b && b.dim === A.m.dim) {
+      spare = undefined;
+      ({ R: this.R, yA: this.yA, yB: this.yB, flat: this.flat, sides: this.sides, cap: this.cap } = b);
+    }
+  }
+
+  /**
+   * Hands the buffers to the next corral (solves run one at a time): a solve on large clusters grew them to hundreds
+   * of members, an allocation and a copy per doubling, every solve. Every entry the next corral reads it writes first
+   * (a member's column and row of R, its entries of yA, yB, flat and sides, when it enters), so stale values never
+   * matter.
+   */
+  release(): void {
+    if (!spare || spare.cap < this.cap) spare = { R: this.R, yA: this.yA, yB: this.yB, flat: this.flat, sides: this.sides, cap: this.cap, dim: this.A.m.dim };
+  }
 
   get size(): number {
     return this.side.length;
@@ -420,8 +443,11 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
   const corral = new Corral(A, B, shift, lift, native);
   const pivotTol = 1e-13;
 
-  const projA = new Float64Array(nA);
-  const projB = new Float64Array(nB);
+  // Every point's projection (A's then B's), in a buffer the solves share unless one runs inside another.
+  const proj = spareProj && spareProj.length >= nA + nB ? spareProj : new Float64Array(nA + nB);
+  spareProj = undefined;
+  const projA = proj.subarray(0, nA);
+  const projB = proj.subarray(nA, nA + nB);
   const z = new Float64Array(dim);
 
   // Warm start: a feasible (p, q) given by weights on some points (e.g. a sub-cluster's optimum).
@@ -645,5 +671,7 @@ export function corralHullDistance(A: PointSet, B: PointSet, opts: CorralOptions
       weightB.push(corral.weight[i]);
     }
   }
+  corral.release();
+  if (!spareProj || spareProj.length < proj.length) spareProj = proj;
   return { status, lower, upper, w: wz, minA, maxB, posA, posB, weightA, weightB, major, minor, fullPasses, reason };
 }

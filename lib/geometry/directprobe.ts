@@ -33,6 +33,7 @@
 import { FtgeoError } from "../util/errors";
 import { Progress, ProgressSink, silentSink } from "../util/progress";
 import { agglomerate, AggCluster, MergeRecord } from "./agglomerate";
+import { LinkageJob, linkLabels } from "./linkage";
 import { HullOptions } from "./hull";
 import { labelPairDirections, ProjectionIntervals } from "./intervals";
 import { checkLabels, Matrix } from "./matrix";
@@ -225,20 +226,19 @@ export function directProbe(m: Matrix, labels: ArrayLike<number>, opts: DirectPr
   } else {
     // 2. The unchecked sequence: per-label centroid linkage, interleaved by merge distance.
     t = performance.now();
-    const perLabel: MergeRecord[][] = [];
-    let nextId = n + labelSet.length;
     const linkProgress = new Progress("directprobe linkage", n - labelSet.length, "merges", sink);
-    let done = 0;
+    const jobs: LinkageJob[] = [];
+    let nextId = n + labelSet.length;
     for (const l of labelSet) {
-      const members = membersByLabel.get(l)!;
-      const { merges } = agglomerate(
-        m,
-        members.map((p) => ({ id: p, label: l, members: Int32Array.of(p) })),
-        { nextId, onMerge: () => (++done % 1000 === 0 ? linkProgress.update(done, 1000) : undefined) },
-      );
-      nextId += merges.length;
-      perLabel.push(merges);
+      const members = Int32Array.from(membersByLabel.get(l)!);
+      jobs.push({ label: l, members, firstId: nextId });
+      nextId += members.length - 1;
     }
+    let reported = 0;
+    const perLabel = linkLabels(m, jobs, (done) => {
+      linkProgress.update(done, done - reported);
+      reported = done;
+    });
     const sequence = interleave(perLabel);
     stats.uncheckedMerges = sequence.length;
     stats.seconds.linkage = (performance.now() - t) / 1000;
@@ -464,6 +464,8 @@ function checkedMerging(
     {
       nextId,
       inheritVetoes: opts.inheritVetoes ?? false,
+      // The scans after each merge (label lists of 20,000 clusters at the start on full POS) on the kernel's threads.
+      scanThreads: 8,
       allow: (a, b, merged) => {
         const ga = active.get(a.id)!;
         const gb = active.get(b.id)!;

@@ -63,7 +63,10 @@ export interface NativeDist {
     tol: number,
     err: number,
   ): number;
-  /** agglomerate.ts's scan of a label list, exact distances only where a float32 estimate cannot rule them out (ftgeo_dist.c). */
+  /**
+   * agglomerate.ts's scan of a label list, exact distances only where a float32 estimate cannot rule them out, maybe
+   * a few more when split into parts (ftgeo_dist.c).
+   */
   mergescan?(
     cen: Float64Array,
     cen32: Float32Array,
@@ -82,7 +85,11 @@ export interface NativeDist {
     mark: Int32Array,
     outPos: Int32Array,
     outD: Float64Array,
+    /** At most this many parts on threads (1: this thread only). */
+    threads: number,
   ): number;
+  /** sum[k] += x_k of each listed row, rows in order (absent from older builds). */
+  addrows?(data: Float32Array, dim: number, rows: Int32Array, sum: Float64Array): void;
   /** start + the sum of (x_k - shift_k)^2 over the listed rows and their coordinates, in order, in one accumulator. */
   sqdevsum(data: Float32Array, dim: number, rows: Int32Array, shift: Float64Array, start: number): number;
   /** p (sides[i] > 0, rows of dataA) or q (of dataB) += weights[i] * row rows[i], for i in order (corral.ts). */

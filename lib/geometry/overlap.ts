@@ -29,6 +29,8 @@ export interface ClusterGeom {
   intervals?: Float64Array;
   /** Sum of the members' squared distances from the centre, once known (ensureSpread): the hull solver's scale. */
   spread?: number;
+  /** The centre's projections on a pool's directions and its norm (SpherePool.add), kept for the next pool. */
+  pooled?: { directions: Float64Array[]; proj: Float64Array; norm: number };
 }
 
 interface Cert {
@@ -122,9 +124,13 @@ export function geomOf(m: Matrix, id: number, label: number, members: Int32Array
     sum = Float64Array.from(prefix.sum);
     from = n;
   } else sum = new Float64Array(dim);
-  for (let i = from; i < members.length; i++) {
-    const off = members[i] * dim;
-    for (let k = 0; k < dim; k++) sum[k] += m.data[off + k];
+  const native = members.length - from >= 8 ? loadNativeDist() : null;
+  if (native?.addrows) native.addrows(m.data, dim, members.subarray(from), sum);
+  else {
+    for (let i = from; i < members.length; i++) {
+      const off = members[i] * dim;
+      for (let k = 0; k < dim; k++) sum[k] += m.data[off + k];
+    }
   }
   const centre = new Float64Array(dim);
   for (let k = 0; k < dim; k++) centre[k] = sum[k] / members.length;
@@ -210,8 +216,6 @@ export class SpherePool {
   /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
   iv = new Float64Array(0);
   private slotOf = new Map<number, number>();
-  /** A new centre's projections, before they go to their places in proj. */
-  private projOfNew: Float64Array;
   readonly directions: Float64Array[];
 
   constructor(
@@ -231,7 +235,6 @@ export class SpherePool {
       }
     }
     this.directions = directions;
-    this.projOfNew = new Float64Array(directions.length);
   }
 
   /** The projections of a centre on the directions (into out) and its norm. */
@@ -282,8 +285,15 @@ export class SpherePool {
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
-    const pc = this.projOfNew;
-    this.norms[s] = this.project(g.centre, pc);
+    // A search state's pool holds most clusters of the states before it (DirectProbe builds one pool per state):
+    // their projections are computed once.
+    let pooled = g.pooled;
+    if (!pooled || pooled.directions !== this.directions) {
+      const proj = new Float64Array(nd);
+      pooled = g.pooled = { directions: this.directions, proj, norm: this.project(g.centre, proj) };
+    }
+    this.norms[s] = pooled.norm;
+    const pc = pooled.proj;
     for (let j = 0; j < nd; j++) this.proj[j * this.projStride + s] = pc[j];
     this.radii[s] = g.radius;
     this.labels[s] = g.label;
@@ -351,6 +361,8 @@ export class OverlapOracle {
   private scanSlots = new Int32Array(0);
   private scanCd2 = new Float64Array(0);
   private intervals: ProjectionIntervals | undefined;
+  /** firstOverlap's candidates (one list, reused: firstOverlap never runs inside itself). */
+  private readonly candidates = new Candidates();
   /** A vector of dim zeros (firstExtensions' stand-in where no hyperplane is tried). */
   private readonly zeros: Float64Array;
 
@@ -463,7 +475,8 @@ export class OverlapOracle {
     ensureRadius(this.m, c);
     // Bounding spheres first; the pairs that remain are visited most-overlapping first, so that an overlap (which
     // ends the check) is found early.
-    const candidates: { x: ClusterGeom; gap: number; cd: number }[] = [];
+    const candidates = this.candidates;
+    candidates.clear();
     if (others instanceof SpherePool) this.scanPool(c, others, candidates, narrow, witnessTargets);
     else for (const x of others) {
       this.stats.checks++;
@@ -472,12 +485,13 @@ export class OverlapOracle {
         this.stats.sphereSkips++;
         continue;
       }
-      const { gap, cd } = sg;
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
-      candidates.push({ x, gap, cd });
+      candidates.push(x, sg.gap, sg.cd);
     }
-    candidates.sort((p, q) => p.gap - q.gap || p.x.id - q.x.id);
-    for (const { x } of candidates) {
+    candidates.sort();
+    const n = candidates.size;
+    for (let i = 0; i < n && witnessTargets.size > 0; i++) {
+      const x = candidates.x(i);
       if (witnessTargets.has(x.id)) {
         this.stats.witnessHits++;
         this.lastHint = { points: witnessTargets.get(x.id)!, otherPoint: x.members[0] };
@@ -485,15 +499,15 @@ export class OverlapOracle {
       }
     }
     const first = this.firstExtensions(c, candidates);
-    for (let i = 0; i < candidates.length; i++) {
-      const { x, cd } = candidates[i];
+    for (let i = 0; i < n; i++) {
+      const x = candidates.x(i);
       if (this.certs.get(c.id, x.id)) {
         this.stats.certHits++;
         continue;
       }
-      const scale = cd + c.radius + x.radius;
-      const tried = first?.at(i);
-      if (tried && this.extendWith(c, x, first!.child, tried.cert, tried.value, scale)) {
+      const scale = candidates.cd(i) + c.radius + x.radius;
+      const tried = first?.certAt(i);
+      if (tried && this.extendWith(c, x, first!.child, tried, first!.valueAt(i), scale)) {
         this.stats.certExtensions++;
         this.stats.batchedExtensions++;
         continue;
@@ -516,15 +530,15 @@ export class OverlapOracle {
    * with x, so the loop's decisions are unchanged; chunks (16 candidates, then twice as many each time) keep the work
    * beyond a found overlap small.
    */
-  private firstExtensions(c: ClusterGeom, candidates: { x: ClusterGeom }[]): { child: number; at(i: number): { cert: Cert; value: number } | undefined } | undefined {
+  private firstExtensions(c: ClusterGeom, candidates: Candidates): { child: number; certAt(i: number): Cert | undefined; valueAt(i: number): number } | undefined {
     const native = loadNativeDist();
-    if (!c.children || candidates.length === 0 || this.opts.batchExtensions === false || !native?.extremebatch) return undefined;
+    if (!c.children || candidates.size === 0 || this.opts.batchExtensions === false || !native?.extremebatch) return undefined;
     const t = this.firstChild(c);
     const child = c.children[t];
     const other = this.geoms.get(c.children[1 - t]);
     if (!other) return undefined;
     const dim = this.m.dim;
-    const n = candidates.length;
+    const n = candidates.size;
     const certs: (Cert | undefined)[] = new Array(n);
     const values = new Float64Array(n);
     let done = 0;
@@ -538,8 +552,7 @@ export class OverlapOracle {
       const starts = new Float64Array(k);
       const stops = new Float64Array(k);
       for (let r = 0; r < k; r++) {
-        const x = candidates[done + r].x;
-        const cert = this.childHyperplane(child, x);
+        const cert = this.childHyperplane(child, candidates.x(done + r));
         certs[done + r] = cert;
         if (!cert) {
           // Nothing to extend: a min from -infinity stops at the first row.
@@ -561,11 +574,12 @@ export class OverlapOracle {
     };
     return {
       child,
-      at: (i) => {
+      certAt: (i) => {
         if (i >= done) fill(i + 1);
-        const cert = certs[i];
-        return cert && { cert, value: values[i] };
+        return certs[i];
       },
+      // Only after certAt(i).
+      valueAt: (i) => values[i],
     };
   }
 
@@ -695,7 +709,7 @@ export class OverlapOracle {
   private scanPool(
     c: ClusterGeom,
     pool: SpherePool,
-    candidates: { x: ClusterGeom; gap: number; cd: number }[],
+    candidates: Candidates,
     narrow?: (x: ClusterGeom) => boolean,
     witnessed?: Map<number, unknown>,
   ): void {
@@ -726,7 +740,7 @@ export class OverlapOracle {
       // A witnessed overlap is returned as such (firstOverlap), never ruled out by the intervals' tolerance.
       if (!ivDone && !witnessed?.has(x.id) && this.intervalsApart(c, x, cd)) return;
       if (this.geoms.get(x.id) === undefined) this.geoms.set(x.id, x);
-      candidates.push({ x, gap, cd });
+      candidates.push(x, gap, cd);
     };
     const native = nativeScan();
     if (native) {
@@ -933,6 +947,55 @@ export class OverlapOracle {
 
   private store(cert: Cert, a: number, b: number): void {
     this.certs.set(a, b, cert);
+  }
+}
+
+/**
+ * The clusters of one check whose bounding spheres meet the query's, with the gap and centre distance of each, in
+ * typed arrays reused from check to check rather than an object per candidate (over 100 million on full POS).
+ * sort() orders them by gap, then id; x(i) and cd(i) then read the i-th in that order.
+ */
+class Candidates {
+  private xs: ClusterGeom[] = [];
+  private gaps = new Float64Array(64);
+  private cds = new Float64Array(64);
+  private order = new Int32Array(64);
+  size = 0;
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  push(x: ClusterGeom, gap: number, cd: number): void {
+    const i = this.size++;
+    if (i === this.gaps.length) {
+      const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+        const b = make(2 * i);
+        b.set(a);
+        return b;
+      };
+      this.gaps = grow(this.gaps, (k) => new Float64Array(k));
+      this.cds = grow(this.cds, (k) => new Float64Array(k));
+      this.order = grow(this.order, (k) => new Int32Array(k));
+    }
+    this.xs[i] = x;
+    this.gaps[i] = gap;
+    this.cds[i] = cd;
+  }
+
+  sort(): void {
+    const { xs, gaps } = this;
+    const order = this.order.subarray(0, this.size);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((p, q) => gaps[p] - gaps[q] || xs[p].id - xs[q].id);
+  }
+
+  x(i: number): ClusterGeom {
+    return this.xs[this.order[i]];
+  }
+
+  cd(i: number): number {
+    return this.cds[this.order[i]];
   }
 }
 

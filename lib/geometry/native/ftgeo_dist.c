@@ -191,9 +191,11 @@ static void *parRun(void *arg) {
   return NULL;
 }
 
-static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
+/* parFor with at most maxParts parts (and at most parThreads). */
+static int32_t parForUpTo(size_t n, size_t minPart, int32_t maxParts, ParFn fn, void *ctx) {
   size_t want = n / minPart;
-  int32_t parts = want < (size_t)parThreads ? (int32_t)want : parThreads;
+  const int32_t most = maxParts < parThreads ? maxParts : parThreads;
+  int32_t parts = want < (size_t)most ? (int32_t)want : most;
   if (parts < 1) parts = 1;
   ParJob job[PAR_MAX];
   pthread_t tid[PAR_MAX];
@@ -206,6 +208,10 @@ static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
     else parRun(&job[i]); /* no thread to be had: this part runs here */
   }
   return parts;
+}
+
+static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
+  return parForUpTo(n, minPart, PAR_MAX, fn, ctx);
 }
 
 /* Rows per part of the projection kernels: 1,024 rows of 128 floats (512 KB) are worth a thread. */
@@ -688,8 +694,63 @@ static napi_value threads(napi_env env, napi_callback_info info) {
  *   in order) its interval [iv[s*2D + j], iv[s*2D + D + j]] and c's [civ[j], civ[D + j]] are apart by more than
  *   tol (sqrt(cd2s[i]) + rc + radii[s]) (1 + 1e-9) + 2 err; slots whose spheres do not meet (sqrt(cd2s[i]) - rc -
  *   radii[s] >= 0) are kept, for the caller's sphere test. The slots kept are compacted in order in slots and cd2s.
- *   Same expressions as the JS test, so the same answers.
+ *   Same expressions as the JS test, so the same answers; long lists in consecutive parts on threads, joined in order.
  */
+/* Slots per part of ivfilter: about 100 ns each (a slot's intervals are 2 D doubles, 2 KB on POS), 512 are worth a thread. */
+#define IV_PART_MIN 512
+
+typedef struct {
+  const double *iv, *radii, *civ;
+  const int32_t *labels, *firstDir;
+  int32_t *slots;
+  double *cd2s;
+  int32_t D;
+  size_t lfd;
+  double rc, tol, err;
+  size_t from[PAR_MAX];
+  int32_t kept[PAR_MAX];
+} IvCtx;
+
+/* The test of slot i (of the caller's list): 1 if its intervals and c's are apart on some direction. */
+static inline int ivApart(const IvCtx *q, int32_t i) {
+  const int32_t s = q->slots[i], D = q->D;
+  const double cd = sqrt(q->cd2s[i]);
+  // Spheres that do not meet are consider's to count as skipped: kept without the test.
+  if (!(cd - q->rc - q->radii[s] < 0)) return 0;
+  const double need = q->tol * (cd + q->rc + q->radii[s]) * (1 + 1e-9) + 2 * q->err;
+  const double *x = q->iv + (size_t)s * 2 * D, *civ = q->civ;
+  const int32_t l = q->labels[s];
+  const int32_t first = l >= 0 && (size_t)l < q->lfd ? q->firstDir[l] : -1;
+  if (first >= 0 && first < D && (x[first] - civ[D + first] > need || civ[first] - x[D + first] > need)) return 1;
+  for (int32_t j = 0; j < D; j++) {
+    if (j == first) continue;
+    if (x[j] - civ[D + j] > need || civ[j] - x[D + j] > need) return 1;
+  }
+  return 0;
+}
+
+/* A part [from, to) of the list, compacted within itself (parts never write outside their own range). */
+static void ivPart(void *arg, int32_t part, size_t from, size_t to) {
+  IvCtx *q = (IvCtx *)arg;
+  const int32_t D = q->D;
+  size_t kept = from;
+  for (size_t i = from; i < to; i++) {
+    // The slots' intervals are far apart in memory: ask for the ones of the slot four places on (its first direction
+    // and the start of both bounds) while this one is tested.
+    if (i + 4 < to) {
+      const double *x = q->iv + (size_t)q->slots[i + 4] * 2 * D;
+      __builtin_prefetch(x);
+      __builtin_prefetch(x + D);
+    }
+    if (ivApart(q, (int32_t)i)) continue;
+    q->slots[kept] = q->slots[i];
+    q->cd2s[kept] = q->cd2s[i];
+    kept++;
+  }
+  q->from[part] = from;
+  q->kept[part] = (int32_t)(kept - from);
+}
+
 static napi_value ivfilter(napi_env env, napi_callback_info info) {
   FtgeoArg arg[12];
   if (!kernelArgs(env, info, "ftgeo_dist.ivfilter", "dzididzdninn", arg)) return NULL;
@@ -699,31 +760,21 @@ static napi_value ivfilter(napi_env env, napi_callback_info info) {
   if (!fitsFor(env, !(D < 0 || n < 0 || (size_t)n > arg[4].len || (size_t)n > arg[5].len || (size_t)2 * D > arg[7].len),
                "ftgeo_dist.ivfilter", "an array is shorter than n or 2 D require"))
     return NULL;
-  int32_t kept = 0;
   for (int32_t i = 0; i < n; i++) {
     const int32_t s = slots[i];
     if (s < 0 || (size_t)s >= ll || (size_t)s >= lr || ((size_t)s + 1) * 2 * D > liv) {
       napi_throw_range_error(env, NULL, "ftgeo_dist.ivfilter: a slot is outside labels, radii or iv");
       return NULL;
     }
-    const double cd = sqrt(cd2s[i]);
-    // Spheres that do not meet are consider's to count as skipped: kept without the test.
-    if (cd - rc - radii[s] < 0) {
-      const double need = tol * (cd + rc + radii[s]) * (1 + 1e-9) + 2 * err;
-      const double *x = iv + (size_t)s * 2 * D;
-      const int32_t l = labels[s];
-      const int32_t first = l >= 0 && (size_t)l < lfd ? firstDir[l] : -1;
-      int apart = 0;
-      if (first >= 0 && first < D) apart = x[first] - civ[D + first] > need || civ[first] - x[D + first] > need;
-      for (int32_t j = 0; j < D && !apart; j++) {
-        if (j == first) continue;
-        apart = x[j] - civ[D + j] > need || civ[j] - x[D + j] > need;
-      }
-      if (apart) continue;
-    }
-    slots[kept] = s;
-    cd2s[kept] = cd2s[i];
-    kept++;
+  }
+  IvCtx q = {iv, radii, civ, labels, firstDir, slots, cd2s, D, lfd, rc, tol, err, {0}, {0}};
+  const int32_t parts = parFor((size_t)n, IV_PART_MIN, ivPart, &q);
+  /* The parts' kept slots moved together, in order: the single loop's output. */
+  int32_t kept = q.kept[0];
+  for (int32_t i = 1; i < parts; i++) {
+    memmove(slots + kept, slots + q.from[i], sizeof(int32_t) * (size_t)q.kept[i]);
+    memmove(cd2s + kept, cd2s + q.from[i], sizeof(double) * (size_t)q.kept[i]);
+    kept += q.kept[i];
   }
   napi_value result;
   napi_create_int32(env, kept, &result);
@@ -801,6 +852,27 @@ static napi_value corraladd(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * addrows(data: Float32Array, dim, rows: Int32Array, sum: Float64Array)
+ *   sum[k] += each row's x_k, rows in order (overlap.ts geomOf's row sum: every coordinate is its own chain of
+ *   double additions in the same order, so the same doubles, whatever the vector lanes).
+ */
+static napi_value addrows(napi_env env, napi_callback_info info) {
+  const char *kernel = "ftgeo_dist.addrows";
+  FtgeoArg arg[4];
+  if (!kernelArgs(env, info, kernel, "fzid", arg) || !rows_fit(env, kernel, arg)) return NULL;
+  const float *data = arg[0].f32;
+  const int32_t dim = arg[1].integer, *rows = arg[2].i32;
+  const size_t n = arg[2].len;
+  double *sum = arg[3].f64;
+  for (size_t t = 0; t < n; t++) {
+    if (t + 4 < n) __builtin_prefetch(data + (size_t)rows[t + 4] * dim);
+    const float *x = data + (size_t)rows[t] * dim;
+    for (int32_t k = 0; k < dim; k++) sum[k] += (double)x[k];
+  }
+  return NULL;
+}
+
+/*
  * sqdevsum(data: Float32Array, dim, rows: Int32Array, shift: Float64Array, start) -> start + the sum over the rows, in
  *   order, and their coordinates, in order, of (x_k - shift_k)^2, in one accumulator (corral.ts's lift constant).
  */
@@ -865,21 +937,48 @@ static inline double sqdist1(const double *a, const double *b, int32_t dim) {
   return e + o;
 }
 
-/* Squared distance of two float32 rows in float32, eight accumulators (any order: only an estimate, bounded below). */
-static inline float sqdist32(const float *a, const float *b, int32_t dim) {
-  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int32_t k = 0;
-  for (; k + 8 <= dim; k += 8)
-    for (int32_t j = 0; j < 8; j++) {
-      const float u = a[k + j] - b[k + j];
-      acc[j] += u * u;
-    }
-  for (; k < dim; k++) acc[0] += (a[k] - b[k]) * (a[k] - b[k]);
+/* The eight accumulators of sqdist32 added as it adds them. */
+static inline float sum8(const float acc[8]) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /*
- * mergescan(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, outPos, outD) -> n
+ * mergescan's lower bound of the true distance from a float32 estimate S of the squared distance (see there), or
+ * -1 when S decides nothing (overflow).
+ */
+static inline double lowFromEstimate(double est, double shrink, double shift, double norms) {
+  if (!isfinite(est)) return -1;
+  return sqrt(est * shrink) - shift * norms - 1e-17;
+}
+
+/*
+ * True if the float32 estimate of |a - b|^2 (eight accumulators, any order: only an estimate, bounded below) proves
+ * the distance above `lim` through lowFromEstimate. The estimate is tested after every 32 coordinates too: each
+ * accumulator only grows (the terms are squares), so a prefix's estimate is at most the whole one, and it bounds
+ * the prefix's distance, itself at most the whole distance, from below in the same way (the prefix's sum has fewer
+ * terms to round, the rows' rounding is bounded by the same norms). A row proved far by a prefix is one the whole
+ * estimate proves far too: the same rows are skipped, most after reading a quarter of them.
+ */
+static inline int farByEstimate(const float *a, const float *b, int32_t dim, double shrink, double shift, double norms, double lim) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int32_t k = 0;
+  for (; k + 8 <= dim; k += 8) {
+    for (int32_t j = 0; j < 8; j++) {
+      const float u = a[k + j] - b[k + j];
+      acc[j] += u * u;
+    }
+    if (((k + 8) & 31) == 0 && k + 8 < dim) {
+      const double low = lowFromEstimate((double)sum8(acc), shrink, shift, norms);
+      if (low > 0 && low > lim) return 1;
+    }
+  }
+  for (; k < dim; k++) acc[0] += (a[k] - b[k]) * (a[k] - b[k]);
+  const double low = lowFromEstimate((double)sum8(acc), shrink, shift, norms);
+  return low > 0 && low > lim;
+}
+
+/*
+ * mergescan(cen, cen32, dim, q, list, len, norms, nnId, mind, radius, K, aId, bId, mode, mark, outPos, outD, threads) -> n
  *   agglomerate.ts's scan of a label's slots list[0..len) from slot q, computing the exact distance (sqdists' sum
  *   over cen) only where it can matter. The limit for slot x is the K-th smallest exact distance computed so far in
  *   this scan (topOffer's limit then; infinite before K), and in mode 0 (after a merge) also mind[x] and radius[x].
@@ -889,62 +988,102 @@ static inline float sqdist32(const float *a, const float *b, int32_t dim) {
  *   the float sums by the relative factor, underflow by less than 1e-17), and it must exceed sqrt(limit) (1 + 1e-12);
  *   an estimate that overflowed decides nothing. Mode 0 first sets nnId[x] = -1
  *   where it is aId or bId, and never skips x with nnId[x] = -2; mode 1 (a rescan) leaves out slots with
- *   mark[x] != 0. The positions t and exact distances of the slots computed go to outPos[0..n), outD[0..n).
+ *   mark[x] != 0. The positions t and exact distances of the slots computed go to outPos[0..n), outD[0..n). Long
+ *   lists are split into at most `threads` parts (and at most threads()) scanned on threads (mergePart), their
+ *   outputs joined in list order.
  */
+/* Slots per part of mergescan: a label list of at least 2 * 4,096 centroids (2 MB of float32 rows) is worth a thread. */
+#define MERGE_PART_MIN 4096
+
+typedef struct {
+  const double *cen, *norms, *mind, *radius;
+  const float *cen32;
+  double *nnId, *outD;
+  const int32_t *list, *mark;
+  int32_t *outPos;
+  int32_t dim, q, K, mode;
+  double aId, bId;
+  size_t from[PAR_MAX];
+  int32_t n[PAR_MAX];
+} MergeCtx;
+
+/*
+ * The list positions [from, to) of one part, with its own heap of the K smallest exact distances. A part's limits are
+ * then never below the single loop's (its heap holds a subset of the distances computed before each slot), so it
+ * computes every distance the single loop computes and maybe a few more; each extra one was provably above the
+ * single loop's limit for its slot, so the caller's use of it changes nothing (agglomerate.ts's offer and rescan
+ * only act on distances below the slot's K-th nearest, key and radius).
+ */
+static void mergePart(void *arg, int32_t part, size_t from, size_t to) {
+  MergeCtx *c = (MergeCtx *)arg;
+  const int32_t dim = c->dim, K = c->K, mode = c->mode;
+  const double *a = c->cen + (size_t)c->q * dim;
+  const float *a32 = c->cen32 + (size_t)c->q * dim;
+  const double nq = c->norms[c->q];
+  const double shrink = 1.0 / (1 + (dim / 8 + 4) * ldexp(1.0, -23));
+  const double shift = 1.01 * ldexp(1.0, -23);
+  double heap[64]; /* the K smallest exact distances computed, as a max-heap */
+  int32_t h = 0, n = 0;
+  int32_t *outPos = c->outPos + from;
+  double *outD = c->outD + from;
+  const size_t ahead = 8;
+  const int32_t lineFloats = 16;
+  for (size_t t = from; t < to; t++) {
+    const int32_t x = c->list[t];
+    // The list is in slot order but with gaps (merged-away slots): fetch the rows' starts a few slots ahead.
+    if (t + ahead < to) {
+      const float *next = c->cen32 + (size_t)c->list[t + ahead] * dim;
+      for (int32_t k = 0; k < dim && k < 32; k += lineFloats) __builtin_prefetch(next + k);
+    }
+    if (mode == 1 && c->mark[x]) continue;
+    int must = 0;
+    double limit = h < K ? INFINITY : heap[0];
+    if (mode == 0) {
+      if (c->nnId[x] == c->aId || c->nnId[x] == c->bId) c->nnId[x] = -1;
+      must = c->nnId[x] == -2;
+      if (c->mind[x] > limit) limit = c->mind[x];
+      if (c->radius[x] > limit) limit = c->radius[x];
+    }
+    // 1e-17 in lowFromEstimate: what float32 underflow in the squares could hide (dim terms below 1e-38 each).
+    if (!must && limit < INFINITY && farByEstimate(a32, c->cen32 + (size_t)x * dim, dim, shrink, shift, nq + c->norms[x], sqrt(limit) * (1 + 1e-12)))
+      continue;
+    const double d = sqdist1(a, c->cen + (size_t)x * dim, dim);
+    outPos[n] = (int32_t)t;
+    outD[n] = d;
+    n++;
+    kheapOffer(heap, &h, K, d);
+  }
+  c->from[part] = from;
+  c->n[part] = n;
+}
+
 static napi_value mergescan(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.mergescan";
-  FtgeoArg arg[17];
-  if (!kernelArgs(env, info, kernel, "dfzzizddddznnziid", arg)) return NULL;
+  FtgeoArg arg[18];
+  if (!kernelArgs(env, info, kernel, "dfzzizddddznnziidz", arg)) return NULL;
   const double *cen = arg[0].f64, *norms = arg[6].f64, *mind = arg[8].f64, *radius = arg[9].f64;
   const float *cen32 = arg[1].f32;
   double *nnId = arg[7].f64, *outD = arg[16].f64, aId = arg[11].number, bId = arg[12].number;
   const int32_t *list = arg[4].i32, *mark = arg[14].i32;
   int32_t *outPos = arg[15].i32, dim = arg[2].integer, q = arg[3].integer, len = arg[5].integer;
-  const int32_t K = arg[10].integer, mode = arg[13].integer;
+  const int32_t K = arg[10].integer, mode = arg[13].integer, maxParts = arg[17].integer;
   const size_t N = arg[6].len;
   if (!fitsFor(env, !(dim <= 0 || dim % 2 != 0 || K < 1 || K > 64 || len < 0 || (size_t)len > arg[4].len || q < 0 || (size_t)q >= N ||
                       N * dim > arg[0].len || N * dim > arg[1].len || N > arg[7].len || N > arg[8].len || N > arg[9].len ||
-                      (mode == 1 && N > arg[14].len) || (size_t)len > arg[15].len || (size_t)len > arg[16].len),
-               kernel, "dim even, 1 <= K <= 64, q and the listed slots below norms' length, the per-slot arrays that long"))
+                      (mode == 1 && N > arg[14].len) || (size_t)len > arg[15].len || (size_t)len > arg[16].len || maxParts < 1),
+               kernel, "dim even, 1 <= K <= 64, q and the listed slots below norms' length, the per-slot arrays that long, threads >= 1"))
     return NULL;
   for (int32_t t = 0; t < len; t++) {
     if (!fitsFor(env, !(list[t] < 0 || (size_t)list[t] >= N), kernel, "a slot in list is outside the per-slot arrays")) return NULL;
   }
-  const double *a = cen + (size_t)q * dim;
-  const float *a32 = cen32 + (size_t)q * dim;
-  const double nq = norms[q];
-  const double shrink = 1.0 / (1 + (dim / 8 + 4) * ldexp(1.0, -23));
-  const double shift = 1.01 * ldexp(1.0, -23);
-  double heap[64]; /* the K smallest exact distances computed, as a max-heap */
-  int32_t h = 0, n = 0;
-  const int32_t ahead = 8, lineFloats = 16;
-  for (int32_t t = 0; t < len; t++) {
-    const int32_t x = list[t];
-    // The list is in slot order but with gaps (merged-away slots): fetch the rows a few slots ahead.
-    if (t + ahead < len) {
-      const float *next = cen32 + (size_t)list[t + ahead] * dim;
-      for (int32_t k = 0; k < dim; k += lineFloats) __builtin_prefetch(next + k);
-    }
-    if (mode == 1 && mark[x]) continue;
-    int must = 0;
-    double limit = h < K ? INFINITY : heap[0];
-    if (mode == 0) {
-      if (nnId[x] == aId || nnId[x] == bId) nnId[x] = -1;
-      must = nnId[x] == -2;
-      if (mind[x] > limit) limit = mind[x];
-      if (radius[x] > limit) limit = radius[x];
-    }
-    if (!must && limit < INFINITY) {
-      const double est = (double)sqdist32(a32, cen32 + (size_t)x * dim, dim);
-      // 1e-17: what float32 underflow in the squares could hide (dim terms below 1e-38 each).
-      const double low = sqrt(est * shrink) - shift * (nq + norms[x]) - 1e-17;
-      if (isfinite(est) && low > 0 && low > sqrt(limit) * (1 + 1e-12)) continue;
-    }
-    const double d = sqdist1(a, cen + (size_t)x * dim, dim);
-    outPos[n] = t;
-    outD[n] = d;
-    n++;
-    kheapOffer(heap, &h, K, d);
+  MergeCtx ctx = {cen, norms, mind, radius, cen32, nnId, outD, list, mark, outPos, dim, q, K, mode, aId, bId, {0}, {0}};
+  const int32_t parts = parForUpTo((size_t)len, MERGE_PART_MIN, maxParts, mergePart, &ctx);
+  /* The parts' outputs moved together, in list order. */
+  int32_t n = ctx.n[0];
+  for (int32_t i = 1; i < parts; i++) {
+    memmove(outPos + n, outPos + ctx.from[i], sizeof(int32_t) * (size_t)ctx.n[i]);
+    memmove(outD + n, outD + ctx.from[i], sizeof(double) * (size_t)ctx.n[i]);
+    n += ctx.n[i];
   }
   napi_value result;
   napi_create_int32(env, n, &result);
@@ -954,6 +1093,7 @@ static napi_value mergescan(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sqdists", NULL, sqdists, NULL, NULL, NULL, napi_default, NULL},
+    {"addrows", NULL, addrows, NULL, NULL, NULL, napi_default, NULL},
     {"dotrows", NULL, dotrows, NULL, NULL, NULL, napi_default, NULL},
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"extremebatch", NULL, extremebatch, NULL, NULL, NULL, napi_default, NULL},
