@@ -72,10 +72,10 @@ export interface CorralResult {
   reason?: string;
 }
 
-/** Buffers a finished corral leaves for the next one (Corral.release). */
 type F64 = Float64Array<ArrayBuffer>;
 /** The projections' buffer of the last solve (corralHullDistance), for the next. */
 let spareProj: F64 | undefined;
+/** Buffers a finished corral leaves for the next one (Corral.release). */
 let spare: { R: F64; yA: F64; yB: F64; flat: F64; sides: Int32Array<ArrayBuffer>; cap: number; dim: number } | undefined;
 
 /**

@@ -95,10 +95,9 @@ export function balance(jobs: LinkageJob[], parts: number): LinkageJob[][] {
 export function linkLabels(m: Matrix, jobs: LinkageJob[], onProgress?: (done: number) => void, threads = linkageThreads()): MergeRecord[][] {
   const workerFile = path.join(__dirname, "linkage-worker.js");
   const parts = Math.min(threads, jobs.filter((j) => j.members.length > 1).length);
-  if (parts <= 1 || !fs.existsSync(workerFile)) return sequential(m, jobs, onProgress);
-
-  const groups = balance(jobs, parts);
-  const data = sharedCopy(m.data);
+  // One group (one thread, or no compiled worker: run from the TypeScript sources) is this thread's alone.
+  const groups = parts > 1 && fs.existsSync(workerFile) ? balance(jobs, parts) : [jobs];
+  const data = groups.length > 1 ? sharedCopy(m.data) : m.data;
   const started: { worker: Worker; port: MessagePort; counters: Int32Array; jobs: LinkageJob[] }[] = [];
   const here = [...groups[0]];
   for (const group of groups.slice(1)) {
@@ -143,11 +142,6 @@ export function linkLabels(m: Matrix, jobs: LinkageJob[], onProgress?: (done: nu
     }
   }
   return jobs.map((j) => byLabel.get(j.label)!);
-}
-
-function sequential(m: Matrix, jobs: LinkageJob[], onProgress?: (done: number) => void): MergeRecord[][] {
-  let done = 0;
-  return jobs.map((job) => linkLabel(m, job, () => (++done % 1000 === 0 ? onProgress?.(done) : undefined)));
 }
 
 function sharedCopy(a: Float32Array): Float32Array {

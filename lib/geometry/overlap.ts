@@ -250,6 +250,20 @@ export class SpherePool {
     return Math.sqrt(n2);
   }
 
+  /**
+   * g's centre projected on the directions, and its norm, computed once per cluster: a search state's pool holds most
+   * clusters of the states before it (DirectProbe builds one pool per state), and a merged cluster is scanned with
+   * them before it is added.
+   */
+  projectionsOf(g: ClusterGeom): { proj: Float64Array; norm: number } {
+    let pooled = g.pooled;
+    if (!pooled || pooled.directions !== this.directions) {
+      const proj = new Float64Array(this.directions.length);
+      pooled = g.pooled = { directions: this.directions, proj, norm: this.project(g.centre, proj) };
+    }
+    return pooled;
+  }
+
   has(x: ClusterGeom): boolean {
     const s = this.slotOf.get(x.id);
     return s !== undefined && this.geoms[s] === x;
@@ -285,13 +299,7 @@ export class SpherePool {
     }
     const s = this.size++;
     this.centres.set(g.centre, s * dim);
-    // A search state's pool holds most clusters of the states before it (DirectProbe builds one pool per state):
-    // their projections are computed once.
-    let pooled = g.pooled;
-    if (!pooled || pooled.directions !== this.directions) {
-      const proj = new Float64Array(nd);
-      pooled = g.pooled = { directions: this.directions, proj, norm: this.project(g.centre, proj) };
-    }
+    const pooled = this.projectionsOf(g);
     this.norms[s] = pooled.norm;
     const pc = pooled.proj;
     for (let j = 0; j < nd; j++) this.proj[j * this.projStride + s] = pc[j];
@@ -718,8 +726,7 @@ export class OverlapOracle {
     const cc = c.centre;
     const rc = c.radius;
     const nd = pool.directions.length;
-    const pc = new Float64Array(nd);
-    const nc = pool.project(cc, pc);
+    const { proj: pc, norm: nc } = pool.projectionsOf(c);
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
@@ -883,7 +890,7 @@ export class OverlapOracle {
 
   /**
    * The child of `a` (0 or 1) whose hyperplanes extendFromChildren tries first: the one whose sibling has fewer rows to
-   * project (ties: the first child first, as a stable sort leaves them).
+   * project (ties: the first child).
    */
   private firstChild(a: ClusterGeom): 0 | 1 {
     const first = this.geoms.get(a.children![0]);

@@ -214,6 +214,18 @@ static int32_t parFor(size_t n, size_t minPart, ParFn fn, void *ctx) {
   return parForUpTo(n, minPart, PAR_MAX, fn, ctx);
 }
 
+/* Kernels whose parts each write their kept entries where their own range starts (part i: count[i] of them from
+ * from[i] in idx and val) move them together, in part order: the single loop's output. Returns the total. */
+static int32_t joinParts(int32_t parts, const size_t *from, const int32_t *count, int32_t *idx, double *val) {
+  int32_t n = count[0];
+  for (int32_t i = 1; i < parts; i++) {
+    memmove(idx + n, idx + from[i], sizeof(int32_t) * (size_t)count[i]);
+    memmove(val + n, val + from[i], sizeof(double) * (size_t)count[i]);
+    n += count[i];
+  }
+  return n;
+}
+
 /* Rows per part of the projection kernels: 1,024 rows of 128 floats (512 KB) are worth a thread. */
 #define ROWS_PART_MIN 1024
 
@@ -650,13 +662,9 @@ static napi_value poolscan(napi_env env, napi_callback_info info) {
   const size_t stride = (size_t)strideArg;
   ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2, {0}, {0}, {0}, {0}, {0}};
   const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPart, &q);
-  /* The parts' outputs moved together, in slot order: the single loop's output exactly. */
-  int32_t n = q.n[0];
+  const int32_t n = joinParts(parts, q.from, q.n, outSlot, outCd2);
   double checks = q.checks[0], skips = q.skips[0], projSkips = q.projSkips[0];
   for (int32_t i = 1; i < parts; i++) {
-    memmove(outSlot + n, outSlot + q.from[i], sizeof(int32_t) * (size_t)q.n[i]);
-    memmove(outCd2 + n, outCd2 + q.from[i], sizeof(double) * (size_t)q.n[i]);
-    n += q.n[i];
     checks += q.checks[i];
     skips += q.skips[i];
     projSkips += q.projSkips[i];
@@ -769,13 +777,7 @@ static napi_value ivfilter(napi_env env, napi_callback_info info) {
   }
   IvCtx q = {iv, radii, civ, labels, firstDir, slots, cd2s, D, lfd, rc, tol, err, {0}, {0}};
   const int32_t parts = parFor((size_t)n, IV_PART_MIN, ivPart, &q);
-  /* The parts' kept slots moved together, in order: the single loop's output. */
-  int32_t kept = q.kept[0];
-  for (int32_t i = 1; i < parts; i++) {
-    memmove(slots + kept, slots + q.from[i], sizeof(int32_t) * (size_t)q.kept[i]);
-    memmove(cd2s + kept, cd2s + q.from[i], sizeof(double) * (size_t)q.kept[i]);
-    kept += q.kept[i];
-  }
+  const int32_t kept = joinParts(parts, q.from, q.kept, slots, cd2s);
   napi_value result;
   napi_create_int32(env, kept, &result);
   return result;
@@ -937,7 +939,7 @@ static inline double sqdist1(const double *a, const double *b, int32_t dim) {
   return e + o;
 }
 
-/* The eight accumulators of sqdist32 added as it adds them. */
+/* farByEstimate's eight accumulators added up (a fixed order: the prefix and whole estimates add alike). */
 static inline float sum8(const float acc[8]) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
@@ -1078,13 +1080,7 @@ static napi_value mergescan(napi_env env, napi_callback_info info) {
   }
   MergeCtx ctx = {cen, norms, mind, radius, cen32, nnId, outD, list, mark, outPos, dim, q, K, mode, aId, bId, {0}, {0}};
   const int32_t parts = parForUpTo((size_t)len, MERGE_PART_MIN, maxParts, mergePart, &ctx);
-  /* The parts' outputs moved together, in list order. */
-  int32_t n = ctx.n[0];
-  for (int32_t i = 1; i < parts; i++) {
-    memmove(outPos + n, outPos + ctx.from[i], sizeof(int32_t) * (size_t)ctx.n[i]);
-    memmove(outD + n, outD + ctx.from[i], sizeof(double) * (size_t)ctx.n[i]);
-    n += ctx.n[i];
-  }
+  const int32_t n = joinParts(parts, ctx.from, ctx.n, outPos, outD);
   napi_value result;
   napi_create_int32(env, n, &result);
   return result;
