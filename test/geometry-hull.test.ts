@@ -2,7 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { corralHullDistance, kthSmallest } from "../lib/geometry/corral";
+import { corralHullDistance, smallest } from "../lib/geometry/corral";
 import { hullDistance } from "../lib/geometry/hull";
 import { hullGapLp, initLp } from "../lib/geometry/lp";
 import { fromRows, Matrix } from "../lib/geometry/matrix";
@@ -235,18 +235,21 @@ test("corral solver: the native kernel (when built) gives bit-identical results 
   }
 });
 
-test("kthSmallest: the value a full sort puts at each position (ties, -0, NaN)", () => {
+test("smallest: the positions a full sort by (sign * value, position) puts first (ties, -0, NaN left out)", () => {
   const rng = new Rng(3);
-  for (let t = 0; t < 200; t++) {
-    const n = 1 + rng.int(60);
-    const a = Float64Array.from({ length: n }, () => {
+  for (let t = 0; t < 300; t++) {
+    const n = 1 + rng.int(t < 200 ? 60 : 3000);
+    const v = Float64Array.from({ length: n }, () => {
       const u = rng.next();
-      return u < 0.1 ? NaN : u < 0.2 ? 0 : u < 0.25 ? -0 : Math.round(rng.normal() * 4) / 2;
+      return u < 0.05 ? NaN : u < 0.2 ? 0 : u < 0.25 ? -0 : Math.round(rng.normal() * 4) / 2;
     });
-    const sorted = Float64Array.from(a).sort();
-    for (let k = 0; k < n; k++) {
-      const got = kthSmallest(Float64Array.from(a), k);
-      assert.ok(Object.is(got, sorted[k]) || (got === 0 && sorted[k] === 0), `case ${t}, k ${k}: ${got} vs ${sorted[k]}`);
+    const count = 1 + rng.int(t < 200 ? 70 : 64);
+    for (const sign of [1, -1]) {
+      const expected = Array.from({ length: n }, (_, i) => i)
+        .filter((i) => !Number.isNaN(v[i]))
+        .sort((a, b) => sign * v[a] - sign * v[b] || a - b)
+        .slice(0, count);
+      assert.deepEqual(smallest(v, n, count, sign), expected, `case ${t}, sign ${sign}`);
     }
   }
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import { dotRow, extremeProjection, makeMatrix, Matrix, projectRows } from "../lib/geometry/matrix";
 import { loadNativeDist, NativeDist } from "../lib/geometry/native-dist";
-import { ClusterGeom, ensureRadius, ensureSpread, geomOf, OverlapOracle, SpherePool } from "../lib/geometry/overlap";
+import { ClusterGeom, ensureRadius, ensureSpread, geomOf, OverlapOracle, sortByGapThenId, SpherePool } from "../lib/geometry/overlap";
 import { Rng } from "../lib/util/rng";
 
 /** Points around a few centres per label, with labels interleaved so that some clusters of different labels overlap. */
@@ -479,5 +479,23 @@ test("native extremebatch (when built): each vector's extreme is extremeProjecti
       name: "TypeError",
       message: "ftgeo_dist.extremebatch: ws must hold Float64Arrays",
     });
+  }
+});
+
+test("sortByGapThenId: the order Array.prototype.sort gives by (gap, id), with many equal gaps, at every size", () => {
+  const rng = new Rng(7);
+  for (const n of [0, 1, 2, 15, 16, 17, 100, 1000, 5000]) {
+    // Few distinct gaps (ties broken by id) and ids in shuffled order.
+    const gaps = Float64Array.from({ length: n }, () => -Math.floor(rng.next() * 20) / 4);
+    const ids = Int32Array.from({ length: n }, (_, i) => i * 7 + 3);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const order = Int32Array.from({ length: n + 3 }, (_, i) => i);
+    sortByGapThenId(order, n, gaps, ids);
+    const expected = Array.from({ length: n }, (_, i) => i).sort((p, q) => gaps[p] - gaps[q] || ids[p] - ids[q]);
+    assert.deepEqual(Array.from(order.subarray(0, n)), expected, `n = ${n}`);
+    assert.deepEqual(Array.from(order.subarray(n)), [n, n + 1, n + 2], "entries past n untouched");
   }
 });

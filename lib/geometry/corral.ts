@@ -334,60 +334,58 @@ function nativeCorral(): NativeDist | null {
   return native && typeof native.corraladd === "function" && typeof native.sqdevsum === "function" && typeof native.combine === "function" ? native : null;
 }
 
-/**
- * The value at position k of `a` sorted ascending (Float64Array.prototype.sort's order: NaN last), by quickselect
- * with median-of-three pivots; `a` is reordered. The same value as sorting, in linear expected time.
- */
-export function kthSmallest(a: Float64Array, k: number): number {
-  if (!(k >= 0 && k < a.length)) throw new RangeError(`kthSmallest: position ${k} outside 0..${a.length - 1}`);
-  // NaNs sort last: move them to the end and select among the rest.
-  let hi = a.length - 1;
-  for (let i = hi; i >= 0; i--) {
-    if (Number.isNaN(a[i])) {
-      a[i] = a[hi];
-      a[hi--] = NaN;
-    }
-  }
-  if (k > hi) return NaN;
-  let lo = 0;
-  while (hi > lo) {
-    const mid = (lo + hi) >> 1;
-    // Median of a[lo], a[mid], a[hi] as the pivot.
-    const x = a[lo];
-    const y = a[mid];
-    const z = a[hi];
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (k <= j) hi = j;
-    else if (k >= i) lo = i;
-    else return a[k];
-  }
-  return a[k];
-}
+/** smallest()'s heap (values and positions), reused: pricing passes on large clusters called it thousands of times. */
+let heapVal = new Float64Array(64);
+let heapPos = new Int32Array(64);
 
-/** Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first. */
-function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
-  if (count >= n) return Array.from({ length: n }, (_, i) => i).sort((a, b) => sign * (v[a] - v[b]) || a - b);
-  // Threshold by partial selection (the count-th smallest value, as a full sort would give it), then sort the few kept.
-  const vals = new Float64Array(n);
-  for (let i = 0; i < n; i++) vals[i] = sign * v[i];
-  const cut = kthSmallest(vals.slice(), count - 1);
-  const kept: number[] = [];
-  for (let i = 0; i < n && kept.length < count; i++) if (vals[i] < cut) kept.push(i);
-  for (let i = 0; i < n && kept.length < count; i++) if (vals[i] === cut) kept.push(i);
-  return kept.sort((a, b) => vals[a] - vals[b] || a - b);
+/**
+ * Positions of the (at most) `count` smallest values of sign * v[0..n), smallest first, ties by position (NaNs never
+ * chosen). One pass with a max-heap of the best `count` so far: a value joins only if it is below the heap's top,
+ * which after the first few hundred rows almost none is, so the pass costs about one comparison per value and
+ * allocates nothing but the answer.
+ */
+export function smallest(v: Float64Array, n: number, count: number, sign: number): number[] {
+  if (heapVal.length < count) {
+    heapVal = new Float64Array(count);
+    heapPos = new Int32Array(count);
+  }
+  const hv = heapVal;
+  const hp = heapPos;
+  let size = 0;
+  for (let i = 0; i < n; i++) {
+    const x = sign * v[i];
+    if (size < count) {
+      if (Number.isNaN(x)) continue;
+      // Sift up (a larger value, or an equal one at a later position, is nearer the top).
+      let c = size++;
+      while (c > 0) {
+        const p = (c - 1) >> 1;
+        if (!(hv[p] < x || (hv[p] === x && hp[p] < i))) break;
+        hv[c] = hv[p];
+        hp[c] = hp[p];
+        c = p;
+      }
+      hv[c] = x;
+      hp[c] = i;
+    } else if (x < hv[0]) {
+      // Replace the top (every position in the heap is below i, so an equal value never displaces one) and sift down.
+      let c = 0;
+      for (;;) {
+        const l = 2 * c + 1;
+        if (l >= size) break;
+        const r = l + 1;
+        const big = r < size && (hv[r] > hv[l] || (hv[r] === hv[l] && hp[r] > hp[l])) ? r : l;
+        if (!(hv[big] > x || (hv[big] === x && hp[big] > i))) break;
+        hv[c] = hv[big];
+        hp[c] = hp[big];
+        c = big;
+      }
+      hv[c] = x;
+      hp[c] = i;
+    }
+  }
+  const kept = Array.from(hp.subarray(0, size));
+  return kept.sort((a, b) => sign * v[a] - sign * v[b] || a - b);
 }
 
 /**

@@ -33,12 +33,12 @@ export interface ClusterGeom {
   pooled?: { directions: Float64Array[]; proj: Float64Array; norm: number };
 }
 
-interface Cert {
+/**
+ * A separating direction and what the solver found about it, shared by every pair it separates (extensions reuse
+ * it with new bounds). The positive side is where w points: supPos lies in the cluster there.
+ */
+interface Plane {
   w: Float64Array;
-  /** Id on the positive side (w.x >= posMin) and the negative side (w.x <= negMax). */
-  pos: number;
-  posMin: number;
-  negMax: number;
   supPos: number[];
   supNeg: number[];
   /** Convex weights of supPos and supNeg (nearest points found by the solver), when known: a warm start. */
@@ -46,16 +46,26 @@ interface Cert {
   weightNeg?: number[];
   /** |w|, once computed (normOf): extensions of one hyperplane to many clusters need it each time. */
   wNorm?: number;
+  /** Its index in the CertStore that holds it, while some stored pair uses it. */
+  slot?: number;
 }
 
-/** |cert.w| (the sum in coordinate order, as it always was computed), cached on the cert. */
-function normOf(cert: Cert): number {
-  if (cert.wNorm === undefined) {
+/** A plane separating one pair: the id on the positive side (w.x >= posMin) and the bounds of both sides. */
+interface Cert {
+  plane: Plane;
+  pos: number;
+  posMin: number;
+  negMax: number;
+}
+
+/** |plane.w| (the sum in coordinate order, as it always was computed), cached on the plane. */
+function normOf(plane: Plane): number {
+  if (plane.wNorm === undefined) {
     let wn = 0;
-    for (let k = 0; k < cert.w.length; k++) wn += cert.w[k] * cert.w[k];
-    cert.wNorm = Math.sqrt(wn);
+    for (let k = 0; k < plane.w.length; k++) wn += plane.w[k] * plane.w[k];
+    plane.wNorm = Math.sqrt(wn);
   }
-  return cert.wNorm;
+  return plane.wNorm;
 }
 
 interface Witness {
@@ -356,7 +366,7 @@ export class OverlapOracle {
     corralDecided: 0,
     intervalSkips: 0,
   };
-  private certs = new PairMap<Cert>();
+  private certs = new CertStore();
   private witnessesByPoint = new Map<number, Witness[]>();
   /** 1 for the points witnessesByPoint has a list for: most members have none, and a byte is cheaper than a Map miss. */
   private readonly witnessed: Uint8Array;
@@ -373,6 +383,9 @@ export class OverlapOracle {
   private readonly candidates = new Candidates();
   /** A vector of dim zeros (firstExtensions' stand-in where no hyperplane is tried). */
   private readonly zeros: Float64Array;
+  private readonly zerosPlane: Plane;
+  /** childHyperplane's answer (one record, reused: read before the next call). */
+  private readonly found: Cert;
 
   constructor(
     private readonly m: Matrix,
@@ -383,6 +396,8 @@ export class OverlapOracle {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
     this.witnessed = new Uint8Array(m.n);
     this.zeros = new Float64Array(m.dim);
+    this.zerosPlane = { w: this.zeros, supPos: [], supNeg: [] };
+    this.found = { plane: this.zerosPlane, pos: 0, posMin: 0, negMax: 0 };
   }
 
   get dim(): number {
@@ -509,18 +524,18 @@ export class OverlapOracle {
     const first = this.firstExtensions(c, candidates);
     for (let i = 0; i < n; i++) {
       const x = candidates.x(i);
-      if (this.certs.get(c.id, x.id)) {
+      if (this.certs.find(c.id, x.id) >= 0) {
         this.stats.certHits++;
         continue;
       }
       const scale = candidates.cd(i) + c.radius + x.radius;
-      const tried = first?.certAt(i);
-      if (tried && this.extendWith(c, x, first!.child, tried, first!.valueAt(i), scale)) {
+      const tried = first !== undefined && first.tried(i);
+      if (tried && this.extendWith(c, x, first.child, first.cert, first.value, scale)) {
         this.stats.certExtensions++;
         this.stats.batchedExtensions++;
         continue;
       }
-      if (this.extendFromChildren(c, x, scale, tried ? first!.child : undefined) || this.extendFromChildren(x, c, scale)) {
+      if (this.extendFromChildren(c, x, scale, tried ? first.child : undefined) || this.extendFromChildren(x, c, scale)) {
         this.stats.certExtensions++;
         continue;
       }
@@ -538,7 +553,7 @@ export class OverlapOracle {
    * with x, so the loop's decisions are unchanged; chunks (16 candidates, then twice as many each time) keep the work
    * beyond a found overlap small.
    */
-  private firstExtensions(c: ClusterGeom, candidates: Candidates): { child: number; certAt(i: number): Cert | undefined; valueAt(i: number): number } | undefined {
+  private firstExtensions(c: ClusterGeom, candidates: Candidates): FirstExtensions | undefined {
     const native = loadNativeDist();
     if (!c.children || candidates.size === 0 || this.opts.batchExtensions === false || !native?.extremebatch) return undefined;
     const t = this.firstChild(c);
@@ -547,8 +562,12 @@ export class OverlapOracle {
     if (!other) return undefined;
     const dim = this.m.dim;
     const n = candidates.size;
-    const certs: (Cert | undefined)[] = new Array(n);
+    const planes: (Plane | undefined)[] = new Array(n);
+    const poss = new Int32Array(n);
+    const posMins = new Float64Array(n);
+    const negMaxs = new Float64Array(n);
     const values = new Float64Array(n);
+    const found = this.found;
     let done = 0;
     let chunk = 16;
     const fill = (upTo: number): void => {
@@ -560,9 +579,8 @@ export class OverlapOracle {
       const starts = new Float64Array(k);
       const stops = new Float64Array(k);
       for (let r = 0; r < k; r++) {
-        const cert = this.childHyperplane(child, candidates.x(done + r));
-        certs[done + r] = cert;
-        if (!cert) {
+        const i = done + r;
+        if (!this.childHyperplane(child, candidates.x(i))) {
           // Nothing to extend: a min from -infinity stops at the first row.
           ws[r] = this.zeros;
           wantMin[r] = 1;
@@ -570,25 +588,38 @@ export class OverlapOracle {
           stops[r] = Infinity;
           continue;
         }
-        ws[r] = cert.w;
-        const childPos = cert.pos === child;
+        planes[i] = found.plane;
+        poss[i] = found.pos;
+        posMins[i] = found.posMin;
+        negMaxs[i] = found.negMax;
+        ws[r] = found.plane.w;
+        const childPos = found.pos === child;
         wantMin[r] = childPos ? 1 : 0;
-        starts[r] = childPos ? cert.posMin : cert.negMax;
-        stops[r] = childPos ? cert.negMax : cert.posMin;
+        starts[r] = childPos ? found.posMin : found.negMax;
+        stops[r] = childPos ? found.negMax : found.posMin;
       }
       const out = values.subarray(done, to);
       native.extremebatch!(this.m.data, dim, other.members, ws, k, wantMin, starts, stops, out);
       done = to;
     };
-    return {
+    const cert: Cert = { plane: this.zerosPlane, pos: 0, posMin: 0, negMax: 0 };
+    const result: FirstExtensions = {
       child,
-      certAt: (i) => {
+      cert,
+      value: 0,
+      tried: (i) => {
         if (i >= done) fill(i + 1);
-        return certs[i];
+        const plane = planes[i];
+        if (!plane) return false;
+        cert.plane = plane;
+        cert.pos = poss[i];
+        cert.posMin = posMins[i];
+        cert.negMax = negMaxs[i];
+        result.value = values[i];
+        return true;
       },
-      // Only after certAt(i).
-      valueAt: (i) => values[i],
     };
+    return result;
   }
 
   /**
@@ -823,7 +854,7 @@ export class OverlapOracle {
     const direct = centroidDirectionCert(this.m, a, b, this.overlapTol);
     if (direct) {
       this.stats.centroidDirection++;
-      this.store(direct, a.id, b.id);
+      this.certs.set(a.id, b.id, direct.plane, direct.pos, direct.posMin, direct.negMax);
       return true;
     }
     // Warm start: the best known feasible pair of hull points, i.e. a child's nearest points to the same other
@@ -836,18 +867,19 @@ export class OverlapOracle {
       [b, a, warmB, warmA, false],
     ] as const) {
       for (const child of side.children ?? []) {
-        const cert = this.certs.get(child, other.id);
-        if (!cert) continue;
-        const childPos = cert.pos === child;
-        const mine = childPos ? cert.supPos : cert.supNeg;
-        const theirs = childPos ? cert.supNeg : cert.supPos;
+        const e = this.certs.find(child, other.id);
+        if (e < 0) continue;
+        const plane = this.certs.plane(e);
+        const childPos = this.certs.pos(e) === child;
+        const mine = childPos ? plane.supPos : plane.supNeg;
+        const theirs = childPos ? plane.supNeg : plane.supPos;
         warmSide.push(...mine);
         warmOther.push(...theirs);
-        const wMine = childPos ? cert.weightPos : cert.weightNeg;
-        const wTheirs = childPos ? cert.weightNeg : cert.weightPos;
+        const wMine = childPos ? plane.weightPos : plane.weightNeg;
+        const wTheirs = childPos ? plane.weightNeg : plane.weightPos;
         if (!wMine || !wTheirs) continue;
         let n2 = 0;
-        for (let k = 0; k < cert.w.length; k++) n2 += cert.w[k] * cert.w[k];
+        for (let k = 0; k < plane.w.length; k++) n2 += plane.w[k] * plane.w[k];
         if (best && best.dist <= n2) continue;
         best = sideIsA
           ? { dist: n2, rowsA: mine, rowsB: theirs, wA: wMine, wB: wTheirs }
@@ -869,7 +901,8 @@ export class OverlapOracle {
     if (r.solver === "corral") this.stats.corralDecided++;
     if (r.status === "separated") {
       this.stats.hullSeparated++;
-      this.store({ w: r.w, pos: a.id, posMin: r.minA, negMax: r.maxB, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB }, a.id, b.id);
+      const plane: Plane = { w: r.w, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB };
+      this.certs.set(a.id, b.id, plane, a.id, r.minA, r.maxB);
       return true;
     }
     // Undecided within the budget: the distance is below upper, which is tiny; count it as overlap, as the
@@ -899,12 +932,22 @@ export class OverlapOracle {
     return first !== undefined && second !== undefined && first.members.length < second.members.length ? 1 : 0;
   }
 
-  /** The hyperplane between `child` and b: stored, else the one between their disjoint bounding spheres, if any. */
-  private childHyperplane(child: number, b: ClusterGeom): Cert | undefined {
-    const cert = this.certs.get(child, b.id);
-    if (cert) return cert;
+  /**
+   * The hyperplane between `child` and b, into this.found: stored, else the one between their disjoint bounding
+   * spheres; false if neither.
+   */
+  private childHyperplane(child: number, b: ClusterGeom): boolean {
+    const found = this.found;
+    const e = this.certs.find(child, b.id);
+    if (e >= 0) {
+      found.plane = this.certs.plane(e);
+      found.pos = this.certs.pos(e);
+      found.posMin = this.certs.posMin(e);
+      found.negMax = this.certs.negMax(e);
+      return true;
+    }
     const g = this.geoms.get(child);
-    return g && sphereCert(g, b);
+    return g !== undefined && sphereCert(g, b, found);
   }
 
   /**
@@ -922,14 +965,14 @@ export class OverlapOracle {
       const child = a.children[t];
       const other = this.geoms.get(a.children[1 - t]);
       if (!other || child === skip) continue;
-      const cert = this.childHyperplane(child, b);
-      if (!cert) continue;
+      if (!this.childHyperplane(child, b)) continue;
+      const cert = this.found;
       // A row of the other child on the far side of the opposite bound (posMin <= negMax) already fails the test
       // in extendWith (posMin - negMax <= 0): the projection stops there.
       const value =
         cert.pos === child
-          ? extremeProjection(this.m, other.members, cert.w, true, cert.posMin, cert.negMax)
-          : extremeProjection(this.m, other.members, cert.w, false, cert.negMax, cert.posMin);
+          ? extremeProjection(this.m, other.members, cert.plane.w, true, cert.posMin, cert.negMax)
+          : extremeProjection(this.m, other.members, cert.plane.w, false, cert.negMax, cert.posMin);
       if (this.extendWith(a, b, child, cert, value, scale)) return true;
     }
     return false;
@@ -944,17 +987,19 @@ export class OverlapOracle {
     const childPos = cert.pos === child;
     const posMin = childPos ? value : cert.posMin;
     const negMax = childPos ? cert.negMax : value;
-    const wn = normOf(cert);
-    if (!((posMin - negMax) / wn > this.overlapTol * scale)) return false;
-    // The same hyperplane, now between a and b (fields spelled out: an object spread was a visible cost here).
-    const { w, supPos, supNeg, weightPos, weightNeg, wNorm } = cert;
-    this.store({ w, pos: childPos ? a.id : b.id, posMin, negMax, supPos, supNeg, weightPos, weightNeg, wNorm }, a.id, b.id);
+    if (!((posMin - negMax) / normOf(cert.plane) > this.overlapTol * scale)) return false;
+    // The same hyperplane, now between a and b.
+    this.certs.set(a.id, b.id, cert.plane, childPos ? a.id : b.id, posMin, negMax);
     return true;
   }
+}
 
-  private store(cert: Cert, a: number, b: number): void {
-    this.certs.set(a, b, cert);
-  }
+/** firstExtensions' answer: tried(i) is true if candidate i had a hyperplane to extend, then in cert and value. */
+interface FirstExtensions {
+  child: number;
+  cert: Cert;
+  value: number;
+  tried(i: number): boolean;
 }
 
 /**
@@ -965,6 +1010,7 @@ export class OverlapOracle {
 class Candidates {
   private xs: ClusterGeom[] = [];
   private gaps = new Float64Array(64);
+  private ids = new Int32Array(64);
   private cds = new Float64Array(64);
   private order = new Int32Array(64);
   size = 0;
@@ -976,25 +1022,21 @@ class Candidates {
   push(x: ClusterGeom, gap: number, cd: number): void {
     const i = this.size++;
     if (i === this.gaps.length) {
-      const grow = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const b = make(2 * i);
-        b.set(a);
-        return b;
-      };
-      this.gaps = grow(this.gaps, (k) => new Float64Array(k));
-      this.cds = grow(this.cds, (k) => new Float64Array(k));
-      this.order = grow(this.order, (k) => new Int32Array(k));
+      this.gaps = grownFloat64(this.gaps, 2 * i);
+      this.ids = grownInt32(this.ids, 2 * i);
+      this.cds = grownFloat64(this.cds, 2 * i);
+      this.order = grownInt32(this.order, 2 * i);
     }
     this.xs[i] = x;
     this.gaps[i] = gap;
+    this.ids[i] = x.id;
     this.cds[i] = cd;
   }
 
   sort(): void {
-    const { xs, gaps } = this;
-    const order = this.order.subarray(0, this.size);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    order.sort((p, q) => gaps[p] - gaps[q] || xs[p].id - xs[q].id);
+    const order = this.order;
+    for (let i = 0; i < this.size; i++) order[i] = i;
+    sortByGapThenId(order, this.size, this.gaps, this.ids);
   }
 
   x(i: number): ClusterGeom {
@@ -1004,6 +1046,62 @@ class Candidates {
   cd(i: number): number {
     return this.cds[this.order[i]];
   }
+}
+
+/**
+ * Sorts order[0..n) by (gaps[i], ids[i]) ascending (the ids are distinct, so the order is unique: any correct sort
+ * gives this one). Quicksort with median-of-three pivots and insertion sort below 16 elements, on the keys directly:
+ * Array.prototype.sort with a comparator cost a closure call per comparison (50 s of a full POS run).
+ */
+export function sortByGapThenId(order: Int32Array, n: number, gaps: Float64Array, ids: Int32Array): void {
+  const less = (p: number, q: number): boolean => gaps[p] < gaps[q] || (gaps[p] === gaps[q] && ids[p] < ids[q]);
+  const stack: number[] = [0, n - 1];
+  while (stack.length > 0) {
+    let hi = stack.pop()!;
+    let lo = stack.pop()!;
+    while (hi - lo >= 16) {
+      const mid = (lo + hi) >> 1;
+      // Median of three into order[mid], then partition around its value (Hoare).
+      if (less(order[mid], order[lo])) swap(order, mid, lo);
+      if (less(order[hi], order[lo])) swap(order, hi, lo);
+      if (less(order[hi], order[mid])) swap(order, hi, mid);
+      const pivot = order[mid];
+      let i = lo;
+      let j = hi;
+      while (i <= j) {
+        while (less(order[i], pivot)) i++;
+        while (less(pivot, order[j])) j--;
+        if (i <= j) {
+          swap(order, i, j);
+          i++;
+          j--;
+        }
+      }
+      // Recurse into the smaller side later (bounded stack), loop on the larger.
+      if (j - lo < hi - i) {
+        stack.push(i, hi);
+        hi = j;
+      } else {
+        stack.push(lo, j);
+        lo = i;
+      }
+    }
+    for (let i = lo + 1; i <= hi; i++) {
+      const v = order[i];
+      let j = i - 1;
+      while (j >= lo && less(v, order[j])) {
+        order[j + 1] = order[j];
+        j--;
+      }
+      order[j + 1] = v;
+    }
+  }
+}
+
+function swap(a: Int32Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 /** Values by non-negative integer id in a plain array (ids are dense here: points, then merges). */
@@ -1034,11 +1132,14 @@ class IdTable<T> {
  * both ids doubled the work, and the older side's Map (a long-lived cluster checked against every newcomer) grew
  * large and cache-unfriendly. deleteAll(id) drops id's own Map; the entries about id in newer ids' Maps stay, marked
  * stale by a flag, so that lookups ignore them, and are purged only if id is ever stored under again (DirectProbe
- * reuses only a vetoed candidate's id, which is the newest, so that purge never runs there).
+ * reuses only a vetoed candidate's id, which is the newest, so that purge never runs there). `release` is told of
+ * every value that leaves (replaced, or its Map dropped or purged).
  */
 class PairMap<T> {
   private byNewer = new IdTable<Map<number, T>>();
   private stale = new Uint8Array(0);
+
+  constructor(private readonly release: (v: T) => void) {}
 
   get(a: number, b: number): T | undefined {
     const lo = a < b ? a : b;
@@ -1053,12 +1154,18 @@ class PairMap<T> {
     if (hi < this.stale.length && this.stale[hi] === 1) this.purge(hi);
     let m = this.byNewer.get(hi);
     if (!m) this.byNewer.set(hi, (m = new Map()));
+    const old = m.get(lo);
+    if (old !== undefined) this.release(old);
     m.set(lo, v);
   }
 
   /** Removes every pair with id. */
   deleteAll(id: number): void {
-    this.byNewer.delete(id);
+    const own = this.byNewer.get(id);
+    if (own) {
+      for (const v of own.values()) this.release(v);
+      this.byNewer.delete(id);
+    }
     if (id + 1 >= this.byNewer.length) return; // no newer Map can hold an entry about id
     if (id >= this.stale.length) {
       const grown = new Uint8Array(Math.max(2 * this.stale.length, id + 1, 1024));
@@ -1070,9 +1177,112 @@ class PairMap<T> {
 
   /** Drops the stale entries about id from the newer ids' Maps, before id is stored under again. */
   private purge(id: number): void {
-    for (let hi = id + 1; hi < this.byNewer.length; hi++) this.byNewer.get(hi)?.delete(id);
+    for (let hi = id + 1; hi < this.byNewer.length; hi++) {
+      const m = this.byNewer.get(hi);
+      const v = m?.get(id);
+      if (v === undefined) continue;
+      this.release(v);
+      m!.delete(id);
+    }
     this.stale[id] = 0;
   }
+}
+
+/**
+ * The separating hyperplanes found so far, one per pair of cluster ids, in typed arrays (plane slot, positive id,
+ * posMin, negMax) indexed from small-integer Maps, rather than an object per pair: a full POS run stores over 100
+ * million, and as objects they filled a heap of several GB that garbage collection kept copying and marking. Planes
+ * are shared by the pairs they separate and dropped with the last of them.
+ */
+class CertStore {
+  private readonly pairs = new PairMap<number>((e) => this.free(e));
+  private planes: (Plane | undefined)[] = [];
+  private planeRefs = new Int32Array(1024);
+  private freePlanes: number[] = [];
+  private planeOf = new Int32Array(1024);
+  private posOf = new Int32Array(1024);
+  private posMins = new Float64Array(1024);
+  private negMaxs = new Float64Array(1024);
+  private freeEntries = new Int32Array(1024);
+  private nFree = 0;
+  private used = 0;
+
+  /** The entry of the pair (a, b), or -1. */
+  find(a: number, b: number): number {
+    const e = this.pairs.get(a, b);
+    return e === undefined ? -1 : e;
+  }
+
+  plane(e: number): Plane {
+    return this.planes[this.planeOf[e]]!;
+  }
+
+  pos(e: number): number {
+    return this.posOf[e];
+  }
+
+  posMin(e: number): number {
+    return this.posMins[e];
+  }
+
+  negMax(e: number): number {
+    return this.negMaxs[e];
+  }
+
+  set(a: number, b: number, plane: Plane, pos: number, posMin: number, negMax: number): void {
+    let slot = plane.slot;
+    if (slot === undefined) {
+      slot = this.freePlanes.length > 0 ? this.freePlanes.pop()! : this.planes.length;
+      if (slot >= this.planeRefs.length) this.planeRefs = grownInt32(this.planeRefs, slot + 1);
+      this.planes[slot] = plane;
+      this.planeRefs[slot] = 0;
+      plane.slot = slot;
+    }
+    this.planeRefs[slot]++;
+    let e: number;
+    if (this.nFree > 0) e = this.freeEntries[--this.nFree];
+    else {
+      e = this.used++;
+      if (e >= this.planeOf.length) {
+        this.planeOf = grownInt32(this.planeOf, e + 1);
+        this.posOf = grownInt32(this.posOf, e + 1);
+        this.posMins = grownFloat64(this.posMins, e + 1);
+        this.negMaxs = grownFloat64(this.negMaxs, e + 1);
+      }
+    }
+    this.planeOf[e] = slot;
+    this.posOf[e] = pos;
+    this.posMins[e] = posMin;
+    this.negMaxs[e] = negMax;
+    this.pairs.set(a, b, e);
+  }
+
+  deleteAll(id: number): void {
+    this.pairs.deleteAll(id);
+  }
+
+  private free(e: number): void {
+    const slot = this.planeOf[e];
+    if (--this.planeRefs[slot] === 0) {
+      this.planes[slot]!.slot = undefined;
+      this.planes[slot] = undefined;
+      this.freePlanes.push(slot);
+    }
+    if (this.nFree === this.freeEntries.length) this.freeEntries = grownInt32(this.freeEntries, this.nFree + 1);
+    this.freeEntries[this.nFree++] = e;
+  }
+}
+
+function grownInt32(a: Int32Array, atLeast: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(Math.max(2 * a.length, atLeast));
+  b.set(a);
+  return b;
+}
+
+function grownFloat64(a: Float64Array, atLeast: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(Math.max(2 * a.length, atLeast));
+  b.set(a);
+  return b;
 }
 
 /** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
@@ -1125,8 +1335,8 @@ function sphereGap(c: ClusterGeom, x: ClusterGeom, dim: number, cRadius = c.radi
   return gap >= 0 ? undefined : { gap, cd };
 }
 
-/** The hyperplane between two disjoint bounding spheres (normal along the centres), or undefined if they meet. */
-function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
+/** The hyperplane between two disjoint bounding spheres (normal along the centres), into `out`; false if they meet. */
+function sphereCert(a: ClusterGeom, b: ClusterGeom, out: Cert): boolean {
   const dim = a.centre.length;
   // The distance first (most spheres meet): w is only built for the hyperplanes returned, with the same values.
   let n2 = 0;
@@ -1135,7 +1345,7 @@ function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
     n2 += t * t;
   }
   const n = Math.sqrt(n2);
-  if (n <= a.radius + b.radius) return undefined;
+  if (n <= a.radius + b.radius) return false;
   const w = new Float64Array(dim);
   for (let k = 0; k < dim; k++) w[k] = a.centre[k] - b.centre[k];
   let pa = 0;
@@ -1144,7 +1354,11 @@ function sphereCert(a: ClusterGeom, b: ClusterGeom): Cert | undefined {
     pa += w[k] * a.centre[k];
     pb += w[k] * b.centre[k];
   }
-  return { w, pos: a.id, posMin: pa - a.radius * n, negMax: pb + b.radius * n, supPos: [], supNeg: [] };
+  out.plane = { w, supPos: [], supNeg: [] };
+  out.pos = a.id;
+  out.posMin = pa - a.radius * n;
+  out.negMax = pb + b.radius * n;
+  return true;
 }
 
 /** The hyperplane normal to centre(a) - centre(b) at the best offset, if it separates a from b. */
@@ -1171,5 +1385,5 @@ function centroidDirectionCert(m: Matrix, a: ClusterGeom, b: ClusterGeom, overla
   const n = Math.sqrt(n2);
   const scale = n + a.radius + b.radius;
   if ((posMin - negMax) / n <= overlapTol * scale) return undefined;
-  return { w, pos: a.id, posMin, negMax, supPos: [], supNeg: [] };
+  return { plane: { w, supPos: [], supNeg: [] }, pos: a.id, posMin, negMax };
 }
