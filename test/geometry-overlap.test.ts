@@ -129,6 +129,58 @@ test("SpherePool projection filter: same overlaps and sphere tests as the plain 
   assert.throws(() => new SpherePool(m.dim, [axis(0), skew]), /orthonormal within 1e-10, but direction 0 \. direction 1/);
 });
 
+test("SpherePool blocks: freed slots reused, rebuilt in first-projection order, the same sphere tests and projection skips", () => {
+  const { m, all, owner } = scene(9, 2400, 6, 4, 11);
+  assert.ok(all.length >= 300, `the scene needs many clusters (has ${all.length})`);
+  const diag = Float64Array.from({ length: m.dim }, (_, t) => (t === 0 ? 0 : 1 / Math.sqrt(m.dim - 1)));
+  const axis0 = Float64Array.from({ length: m.dim }, (_, t) => (t === 0 ? 1 : 0));
+  const pool = new SpherePool(m.dim, [axis0, diag]);
+  const plain = new SpherePool(m.dim, [axis0, diag]);
+  all.forEach((c) => {
+    pool.add(c);
+    plain.add(c);
+  });
+  // The same answers and counts as a pool scanned slot by slot, here one never rebuilt (its scans stay below the
+  // rebuild's threshold: a fresh pool for every query).
+  const compare = (what: string, queries: ClusterGeom[]) => {
+    for (const c of queries) {
+      const a = new OverlapOracle(m);
+      const b = new OverlapOracle(m);
+      const fresh = new SpherePool(m.dim, [axis0, diag]);
+      for (const x of all) if (plain.has(x)) fresh.add(x);
+      const hitA = a.firstOverlap(c, fresh, owner, [c.id]);
+      const hitB = b.firstOverlap(c, pool, owner, [c.id]);
+      assert.equal(hitB?.id, hitA?.id, `${what}: cluster ${c.id}`);
+      for (const k of ["checks", "sphereSkips", "projectionSkips", "intervalSkips"] as const) assert.equal(b.stats[k], a.stats[k], `${what}: ${k} of cluster ${c.id}`);
+    }
+  };
+  compare("appended", all.slice(0, 20));
+  // Removals leave dead slots (skipped, not counted); additions take the last freed slot first.
+  const gone = all.filter((_, i) => i % 3 === 0);
+  for (const c of gone) {
+    pool.remove(c.id);
+    plain.remove(c.id);
+  }
+  assert.equal(pool.live, all.length - gone.length);
+  assert.equal(pool.size, all.length);
+  compare("with dead slots", all.slice(1, 30));
+  for (const c of gone.slice(0, 40)) {
+    pool.add(c);
+    plain.add(c);
+  }
+  assert.equal(pool.size, all.length, "freed slots reused");
+  compare("slots reused", all.slice(0, 30));
+  // Many scans with many clusters appended unsorted and many slots dead: the pool rebuilds itself, dead slots dropped.
+  const oracle = new OverlapOracle(m);
+  for (let i = 0; i < 70; i++) oracle.firstOverlap(all[i], pool, owner, [all[i].id]);
+  assert.equal(pool.size, pool.live, "rebuilt");
+  for (let s = 1; s < pool.size; s++) assert.ok(pool.proj[s - 1] <= pool.proj[s], "slots in first-projection order");
+  compare("rebuilt", all.slice(0, 40));
+  pool.rebuild();
+  compare("rebuilt twice", all.slice(40, 60));
+  assert.throws(() => pool.remove(gone[100].id), /not in the pool/);
+});
+
 test("SpherePool projection filter: spheres that meet by a hair are kept, spheres apart by a hair are skipped", () => {
   // A 3-point cluster (radius r) and single points at distance r (1 -+ 1e-6) from its centre (float32 rows), along
   // the one direction of the filter, so that the projections differ by the full distance.
@@ -286,7 +338,7 @@ function threadedNative(t: { skip: (why: string) => void }): (NativeDist & { thr
   return native as NativeDist & { threads: (n?: number) => number };
 }
 
-test("native sphere scan (when built): split across threads, the same slots, distances and counts as one loop", (t) => {
+test("native sphere scan (when built): by blocks, split across threads, the same slots, distances and counts as one loop", (t) => {
   const native = threadedNative(t);
   if (!native) return;
   const rng = new Rng(7);
@@ -294,9 +346,16 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   const nd = 5;
   const size = 50001; // parts of at least 4,096 slots: as many as the threads (and a tail after the groups of four)
   // Spread along the projected axes, less along the others: many spheres are left for the distance to decide.
-  const centres = Float64Array.from({ length: size * dim }, (_, i) => rng.normal() * (i % dim < nd ? 4 : 0.5));
+  // The first axis spread widest, as the pool's first direction is.
+  const centres = Float64Array.from({ length: size * dim }, (_, i) => rng.normal() * (i % dim === 0 ? 12 : i % dim < nd ? 4 : 0.5));
   const radii = Float64Array.from({ length: size }, () => Math.abs(rng.normal()));
-  const labels = Int32Array.from({ length: size }, () => rng.int(5));
+  // Label -1: dead slots, neither tested nor counted.
+  const labels = Int32Array.from({ length: size }, () => (rng.int(10) === 0 ? -1 : rng.int(5)));
+  // Slots in the order of their first coordinate (the first direction) for the most part, as a rebuilt pool's are.
+  const firstOrder = Array.from({ length: size }, (_, s) => s).sort((x, y) => centres[x * dim] - centres[y * dim] || x - y);
+  const sorted = new Float64Array(size * dim);
+  firstOrder.forEach((s, t) => sorted.set(centres.subarray(s * dim, (s + 1) * dim), t * dim));
+  centres.set(sorted.subarray(0, 40000 * dim)); // the last 10,001 slots stay unsorted
   const proj = new Float64Array(size * nd);
   const norms = new Float64Array(size);
   for (let s = 0; s < size; s++) {
@@ -305,6 +364,26 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     norms[s] = Math.sqrt(n2);
     for (let j = 0; j < nd; j++) proj[j * size + s] = centres[s * dim + j]; // the first axes (orthonormal), direction-major
   }
+  // The blocks' bounds, as SpherePool keeps them.
+  const B = 64;
+  const nb = Math.ceil(size / B);
+  const labelCap = 5;
+  const bLo = new Float64Array(nb).fill(Infinity);
+  const bHi = new Float64Array(nb).fill(-Infinity);
+  const bRad = new Float64Array(nb);
+  const bNorm = new Float64Array(nb);
+  const bLive = new Int32Array(nb);
+  const bLabel = new Int32Array(nb * labelCap);
+  for (let s = 0; s < size; s++) {
+    if (labels[s] < 0) continue;
+    const b = Math.floor(s / B);
+    bLo[b] = Math.min(bLo[b], proj[s]);
+    bHi[b] = Math.max(bHi[b], proj[s]);
+    bRad[b] = Math.max(bRad[b], radii[s]);
+    bNorm[b] = Math.max(bNorm[b], norms[s]);
+    bLive[b]++;
+    bLabel[b * labelCap + labels[s]]++;
+  }
   const c = Float64Array.from({ length: dim }, (_, k) => rng.normal() * (k < nd ? 1 : 0.5));
   const pc = c.slice(0, nd);
   const nc = Math.sqrt(c.reduce((a, v) => a + v * v, 0));
@@ -312,13 +391,15 @@ test("native sphere scan (when built): split across threads, the same slots, dis
   const stride = size + 7;
   const padded = new Float64Array(stride * nd).fill(NaN);
   for (let j = 0; j < nd; j++) padded.set(proj.subarray(j * size, (j + 1) * size), j * stride);
-  const run = (threads: number, p = proj, st = size) => {
+  // The parts' outputs come part after part: compared in slot order.
+  const run = (threads: number, p = proj, st = size, lo = bLo) => {
     native.threads(threads);
     const slots = new Int32Array(size);
     const cd2 = new Float64Array(size);
     const counts = new Float64Array(3);
-    const n = native.poolscan(centres, radii, labels, p, norms, size, dim, nd, st, c, 6, 1, pc, nc, slots, cd2, counts);
-    return { slots: Array.from(slots.subarray(0, n)), cd2: Array.from(cd2.subarray(0, n)), counts: Array.from(counts) };
+    const n = native.blockscan!(centres, radii, labels, p, norms, size, dim, nd, st, c, 6, 1, pc, nc, slots, cd2, counts, lo, bHi, bRad, bNorm, bLive, bLabel, labelCap, B);
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => slots[x] - slots[y]);
+    return { slots: order.map((i) => slots[i]), cd2: order.map((i) => cd2[i]), counts: Array.from(counts) };
   };
   const before = native.threads();
   try {
@@ -328,11 +409,26 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     assert.deepEqual(run(2, padded, stride), one, "projection rows longer than the pool");
     // Many calls in a row with changing thread counts, as DirectProbe makes them.
     for (let i = 0; i < 60; i++) assert.deepEqual(run(1 + (i % 3), padded, stride), one, `call ${i}`);
-    assert.throws(() => run(2, proj, size - 1), /ftgeo_dist\.poolscan: an array is shorter than size, dim, nd or stride require \(or stride < size\)/);
+    assert.throws(() => run(2, proj, size - 1), /ftgeo_dist\.blockscan: an array is shorter than size, dim, nd or stride require \(or stride < size\)/);
+    assert.throws(() => run(2, proj, size, bLo.subarray(0, nb - 1)), /ftgeo_dist\.blockscan: block a positive multiple of 4, and bLo, bHi, bRad, bNorm, bLive a value per block/);
+    // The kernel trusts the bounds: a block whose (here false) range lies far from the query is skipped whole, its
+    // live slots of other labels counted as tested and ruled out by the projections.
+    const near = one.slots[0];
+    const b0 = Math.floor(near / B);
+    const moved = Float64Array.from(bLo);
+    moved[b0] = pc[0] + 1e6;
+    const skipped = run(2, proj, size, moved);
+    assert.ok(!skipped.slots.some((s) => Math.floor(s / B) === b0), "the block's slots are left out");
+    assert.equal(skipped.counts[0], one.counts[0]);
+    const others = bLive[b0] - bLabel[b0 * labelCap + 1];
+    const leftOut = one.slots.filter((s) => Math.floor(s / B) === b0).length;
+    assert.ok(leftOut > 0);
+    assert.equal(skipped.counts[2] + skipped.counts[1] + skipped.slots.length, one.counts[2] + one.counts[1] + one.slots.length);
+    assert.ok(skipped.counts[2] - one.counts[2] <= others && skipped.counts[2] > one.counts[2]);
     // And those are the slots of another label whose spheres come within reach (checked by brute force).
     const want: number[] = [];
     for (let s = 0; s < size; s++) {
-      if (labels[s] === 1) continue;
+      if (labels[s] === 1 || labels[s] < 0) continue;
       let d2 = 0;
       for (let k = 0; k < dim; k++) d2 += (c[k] - centres[s * dim + k]) ** 2;
       if (Math.sqrt(d2) <= 6 + radii[s]) want.push(s);
@@ -342,7 +438,7 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     // the same doubles and the same counts.
     const loop = { slots: [] as number[], cd2: [] as number[], counts: [0, 0, 0] };
     for (let s = 0; s < size; s++) {
-      if (labels[s] === 1) continue;
+      if (labels[s] === 1 || labels[s] < 0) continue;
       loop.counts[0]++;
       const reach = 6 + radii[s];
       const enough = reach * reach * (1 + 1e-7);
@@ -372,6 +468,13 @@ test("native sphere scan (when built): split across threads, the same slots, dis
     }
     assert.deepEqual(one, loop);
     assert.ok(one.counts[1] > 1000 && one.counts[2] > 1000, `both filters must decide many slots: ${one.counts}`);
+    // Most blocks of the sorted part are ruled out by their bounds alone (a block test on each would agree).
+    let apart = 0;
+    for (let b = 0; b < Math.floor(40000 / B); b++) {
+      const gap = Math.max(bLo[b] - pc[0], pc[0] - bHi[b]) - 1e-12 * (nc + bNorm[b]);
+      if (gap > 0 && gap * gap > (6 + bRad[b]) ** 2 * (1 + 1e-7)) apart++;
+    }
+    assert.ok(apart > 150, `only ${apart} blocks apart`);
   } finally {
     native.threads(before);
   }

@@ -258,12 +258,14 @@ class Corral {
         R[rn + col] = -s * x + c * y;
       }
       R[rn + i] = 0;
-      for (const v of [yA, yB]) {
-        const x = v[i];
-        const y = v[i + 1];
-        v[i] = c * x + s * y;
-        v[i + 1] = -s * x + c * y;
-      }
+      const xa = yA[i];
+      const ya = yA[i + 1];
+      yA[i] = c * xa + s * ya;
+      yA[i + 1] = -s * xa + c * ya;
+      const xb = yB[i];
+      const yb = yB[i + 1];
+      yB[i] = c * xb + s * yb;
+      yB[i + 1] = -s * xb + c * yb;
     }
     // Keep the diagonal positive (flipping a row of R and the same entry of yA, yB changes nothing else).
     for (let i = j; i < k - 1; i++) {

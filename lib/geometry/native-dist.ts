@@ -26,10 +26,11 @@ export interface NativeDist {
   /** max of start and each row rows[t]'s squared distance from centre, summed as overlap.ts's sqDistFromCentre (bit-identical). */
   maxsqdist?(data: Float32Array, dim: number, rows: Int32Array, centre: Float64Array, start: number): number;
   /**
-   * SpherePool's scan up to the partial distance (overlap.ts scanPool; proj direction-major, rows of `stride`);
-   * returns how many slots are left in outSlot, outCd2.
+   * SpherePool's scan up to the partial distance (overlap.ts scanPool; proj direction-major, rows of `stride`), block
+   * by block (`block` slots each, with the pool's bounds bLo..bLabel, labelCap labels per block), skipping dead slots
+   * (label < 0); returns how many slots are left in outSlot, outCd2 (absent from older builds).
    */
-  poolscan(
+  blockscan?(
     centres: Float64Array,
     radii: Float64Array,
     labels: Int32Array,
@@ -47,8 +48,16 @@ export interface NativeDist {
     outSlot: Int32Array,
     outCd2: Float64Array,
     counts: Float64Array,
+    bLo: Float64Array,
+    bHi: Float64Array,
+    bRad: Float64Array,
+    bNorm: Float64Array,
+    bLive: Int32Array,
+    bLabel: Int32Array,
+    labelCap: number,
+    block: number,
   ): number;
-  /** intervals.ts's test over poolscan's output: drops the slots whose intervals are apart; returns how many are kept. */
+  /** intervals.ts's test over blockscan's output: drops the slots whose intervals are apart; returns how many are kept. */
   ivfilter?(
     iv: Float64Array,
     D: number,

@@ -45,9 +45,18 @@ interface Plane {
   weightPos?: number[];
   weightNeg?: number[];
   /** |w|, once computed (normOf): extensions of one hyperplane to many clusters need it each time. */
-  wNorm?: number;
+  wNorm: number | undefined;
   /** Its index in the CertStore that holds it, while some stored pair uses it. */
-  slot?: number;
+  slot: number | undefined;
+}
+
+/**
+ * A Plane with every field present from the start, in one order: planes built with and without weights, and given
+ * a norm or a slot later, then share one hidden class, and the property reads of the hot loops stay monomorphic
+ * (megamorphic loads were 4% of a pos profile).
+ */
+function makePlane(w: Float64Array, supPos: number[], supNeg: number[], weightPos?: number[], weightNeg?: number[]): Plane {
+  return { w, supPos, supNeg, weightPos, weightNeg, wNorm: undefined, slot: undefined };
 }
 
 /** A plane separating one pair: the id on the positive side (w.x >= posMin) and the bounds of both sides. */
@@ -144,7 +153,8 @@ export function geomOf(m: Matrix, id: number, label: number, members: Int32Array
   }
   const centre = new Float64Array(dim);
   for (let k = 0; k < dim; k++) centre[k] = sum[k] / members.length;
-  const g: ClusterGeom = { id, label, members, sum, centre, radius: NaN, children };
+  // Every optional field present from the start (one hidden class for all clusters: see makePlane).
+  const g: ClusterGeom = { id, label, members, sum, centre, radius: NaN, children, intervals: undefined, spread: undefined, pooled: undefined };
   if (!opts.deferRadius) ensureRadius(m, g);
   return g;
 }
@@ -210,9 +220,11 @@ export function ensureSpread(m: Matrix, g: ClusterGeom, parts?: [ClusterGeom, Cl
  * are unchanged: only pairs that the distance would also find apart are skipped.
  */
 export class SpherePool {
+  /** Slots in use, the dead ones (removed clusters, label -1) included: scans run over slots [0, size). */
   size = 0;
   centres = new Float64Array(0);
   radii = new Float64Array(0);
+  /** Each slot's label; -1 for a dead slot (scans skip it, as they skip the query's own label, without counting it). */
   labels = new Int32Array(0);
   /**
    * Projections of each centre on the directions, direction-major: direction j's value for slot s at
@@ -222,10 +234,31 @@ export class SpherePool {
   proj = new Float64Array(0);
   projStride = 0;
   norms = new Float64Array(0);
-  geoms: ClusterGeom[] = [];
+  geoms: (ClusterGeom | undefined)[] = [];
   /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
   iv = new Float64Array(0);
+  /**
+   * Blocks of BLOCK consecutive slots, each with bounds over the slots placed in it since the last rebuild: the range
+   * of their projections on the first direction (bLo, bHi), their largest radius and centre norm, the live slots,
+   * and the live slots per label (bLabel[b * labelCap + l]). A rebuild places the live clusters in the order of their
+   * first projection, so that a block covers a narrow range of it: a query whose first projection is farther from
+   * that range than the projection filter's own test requires for every slot there skips the whole block (see
+   * ftgeo_dist.c, poolscan), and the counts are the per-slot filter's.
+   */
+  bLo = new Float64Array(0);
+  bHi = new Float64Array(0);
+  bRad = new Float64Array(0);
+  bNorm = new Float64Array(0);
+  bLive = new Int32Array(0);
+  bLabel = new Int32Array(0);
+  labelCap = 0;
+  static readonly BLOCK = 64;
   private slotOf = new Map<number, number>();
+  /** Dead slots, reused last-freed first (a merge's cluster takes the slot of a part just removed: nearby centres). */
+  private free: number[] = [];
+  /** Clusters appended at the end (not into a freed slot) and scans since the last rebuild: when to sort again. */
+  private appended = 0;
+  private scansSinceRebuild = 0;
   readonly directions: Float64Array[];
 
   constructor(
@@ -245,6 +278,11 @@ export class SpherePool {
       }
     }
     this.directions = directions;
+  }
+
+  /** The clusters in the pool. */
+  get live(): number {
+    return this.slotOf.size;
   }
 
   /** The projections of a centre on the directions (into out) and its norm. */
@@ -282,32 +320,102 @@ export class SpherePool {
   add(g: ClusterGeom): void {
     if (Number.isNaN(g.radius)) throw new RangeError(`SpherePool: cluster ${g.id} has no radius yet (ensureRadius first)`);
     if (this.slotOf.has(g.id)) throw new RangeError(`SpherePool: cluster ${g.id} is already in the pool`);
+    let s = this.free.pop();
+    if (s === undefined) {
+      if (this.size === this.radii.length) this.grow(Math.max(64, this.size * 2));
+      s = this.size++;
+      this.appended++;
+    }
+    this.place(g, s);
+  }
+
+  remove(id: number): void {
+    const s = this.slotOf.get(id);
+    if (s === undefined) throw new RangeError(`SpherePool: cluster ${id} is not in the pool`);
+    const b = (s / SpherePool.BLOCK) | 0;
+    this.bLive[b]--;
+    this.bLabel[b * this.labelCap + this.labels[s]]--;
+    this.labels[s] = -1;
+    this.geoms[s] = undefined;
+    this.slotOf.delete(id);
+    this.free.push(s);
+  }
+
+  /**
+   * Before a scan: rebuilds the pool in first-projection order when many clusters were appended unsorted or half the
+   * slots are dead, and enough scans were made since the last rebuild to pay for it (a search state's pool is filled
+   * once and scanned for its few new clusters: sorting it would cost more than it saves).
+   */
+  beforeScan(): void {
+    this.scansSinceRebuild++;
+    const live = this.live;
+    const unsorted = this.appended >= 256 && this.appended * 16 >= live;
+    const sparse = this.free.length >= 256 && this.free.length >= live;
+    if ((unsorted || sparse) && this.scansSinceRebuild >= 64) this.rebuild();
+  }
+
+  /**
+   * Places the live clusters in slots [0, live) in the order of their first projection (ties: the old slot order),
+   * drops the dead slots and recomputes the blocks' bounds. Scans find the same spheres before and after.
+   */
+  rebuild(): void {
+    const n = this.live;
+    const order = new Int32Array(n);
+    const keys = new Float64Array(n);
+    const olds = new Int32Array(n);
+    let i = 0;
+    for (let s = 0; s < this.size; s++) {
+      if (this.labels[s] < 0) continue;
+      order[i] = i;
+      olds[i] = s;
+      keys[i] = this.directions.length > 0 ? this.proj[s] : 0;
+      i++;
+    }
+    sortByGapThenId(order, n, keys, olds);
+    const geoms = this.geoms;
+    const cap = this.radii.length;
     const dim = this.dim;
     const nd = this.directions.length;
-    if (this.size === this.radii.length) {
-      const cap = Math.max(64, this.size * 2);
-      const centres = new Float64Array(cap * dim);
-      centres.set(this.centres);
-      this.centres = centres;
-      const proj = new Float64Array(cap * nd);
-      for (let j = 0; j < nd; j++) proj.set(this.proj.subarray(j * this.projStride, j * this.projStride + this.size), j * cap);
-      this.proj = proj;
-      this.projStride = cap;
-      const grown = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-        const b = make(cap);
-        b.set(a.subarray(0, this.size));
-        return b;
-      };
-      this.radii = grown(this.radii, (n) => new Float64Array(n));
-      this.norms = grown(this.norms, (n) => new Float64Array(n));
-      this.labels = grown(this.labels, (n) => new Int32Array(n));
-      if (this.intervals) {
-        const iv = new Float64Array(cap * 2 * this.intervals.size);
-        iv.set(this.iv);
-        this.iv = iv;
-      }
+    const { centres, proj, norms, radii, iv } = this;
+    const stride = this.projStride;
+    this.centres = new Float64Array(cap * dim);
+    this.proj = new Float64Array(cap * nd);
+    this.norms = new Float64Array(cap);
+    this.radii = new Float64Array(cap);
+    this.labels = new Int32Array(cap);
+    this.geoms = new Array<ClusterGeom | undefined>(n);
+    const w = this.intervals ? 2 * this.intervals.size : 0;
+    if (this.intervals) this.iv = new Float64Array(cap * w);
+    this.slotOf.clear();
+    for (let t = 0; t < n; t++) {
+      const s = olds[order[t]];
+      const g = geoms[s]!;
+      this.centres.set(centres.subarray(s * dim, (s + 1) * dim), t * dim);
+      for (let j = 0; j < nd; j++) this.proj[j * stride + t] = proj[j * stride + s];
+      this.norms[t] = norms[s];
+      this.radii[t] = radii[s];
+      this.labels[t] = g.label;
+      this.geoms[t] = g;
+      this.slotOf.set(g.id, t);
+      if (w > 0) this.iv.set(iv.subarray(s * w, (s + 1) * w), t * w);
     }
-    const s = this.size++;
+    this.size = n;
+    this.free = [];
+    this.appended = 0;
+    this.scansSinceRebuild = 0;
+    this.bLive.fill(0);
+    this.bLabel.fill(0);
+    this.bLo.fill(Infinity);
+    this.bHi.fill(-Infinity);
+    this.bRad.fill(0);
+    this.bNorm.fill(0);
+    for (let t = 0; t < n; t++) this.widenBlock(t);
+  }
+
+  /** Writes g into slot s (free, below size) and widens its block's bounds. */
+  private place(g: ClusterGeom, s: number): void {
+    const dim = this.dim;
+    const nd = this.directions.length;
     this.centres.set(g.centre, s * dim);
     const pooled = this.projectionsOf(g);
     this.norms[s] = pooled.norm;
@@ -318,30 +426,75 @@ export class SpherePool {
     this.geoms[s] = g;
     this.slotOf.set(g.id, s);
     if (this.intervals) this.iv.set(this.intervals.of(g), s * 2 * this.intervals.size);
+    this.widenBlock(s);
   }
 
-  remove(id: number): void {
-    const s = this.slotOf.get(id);
-    if (s === undefined) throw new RangeError(`SpherePool: cluster ${id} is not in the pool`);
-    const last = --this.size;
-    if (s !== last) {
-      const dim = this.dim;
-      this.centres.copyWithin(s * dim, last * dim, (last + 1) * dim);
-      const nd = this.directions.length;
-      const stride = this.projStride;
-      for (let j = 0; j < nd; j++) this.proj[j * stride + s] = this.proj[j * stride + last];
-      this.norms[s] = this.norms[last];
-      this.radii[s] = this.radii[last];
-      this.labels[s] = this.labels[last];
-      this.geoms[s] = this.geoms[last];
-      this.slotOf.set(this.geoms[s].id, s);
-      if (this.intervals) {
-        const w = 2 * this.intervals.size;
-        this.iv.copyWithin(s * w, last * w, (last + 1) * w);
-      }
+  /** Takes live slot s into its block's bounds and counts. */
+  private widenBlock(s: number): void {
+    const b = (s / SpherePool.BLOCK) | 0;
+    const label = this.labels[s];
+    if (label < 0) throw new RangeError(`SpherePool: labels must be non-negative integers (got ${label})`);
+    if (label >= this.labelCap) {
+      // Per-label counts for labels up to this one (labels are small integers: DirectProbe's label indices).
+      const cap = Math.max(label + 1, 2 * this.labelCap, 8);
+      const nb = this.bLive.length;
+      const counts = new Int32Array(nb * cap);
+      for (let q = 0; q < nb; q++) counts.set(this.bLabel.subarray(q * this.labelCap, (q + 1) * this.labelCap), q * cap);
+      this.bLabel = counts;
+      this.labelCap = cap;
     }
-    this.geoms.length = last;
-    this.slotOf.delete(id);
+    this.bLive[b]++;
+    this.bLabel[b * this.labelCap + label]++;
+    if (this.directions.length > 0) {
+      const p0 = this.proj[s];
+      if (p0 < this.bLo[b]) this.bLo[b] = p0;
+      if (p0 > this.bHi[b]) this.bHi[b] = p0;
+    }
+    if (this.radii[s] > this.bRad[b]) this.bRad[b] = this.radii[s];
+    if (this.norms[s] > this.bNorm[b]) this.bNorm[b] = this.norms[s];
+  }
+
+  /** Capacity for cap slots (the slots in use keep their places). */
+  private grow(cap: number): void {
+    const dim = this.dim;
+    const nd = this.directions.length;
+    const centres = new Float64Array(cap * dim);
+    centres.set(this.centres);
+    this.centres = centres;
+    const proj = new Float64Array(cap * nd);
+    for (let j = 0; j < nd; j++) proj.set(this.proj.subarray(j * this.projStride, j * this.projStride + this.size), j * cap);
+    this.proj = proj;
+    this.projStride = cap;
+    const grown = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(0, this.size));
+      return b;
+    };
+    this.radii = grown(this.radii, (n) => new Float64Array(n));
+    this.norms = grown(this.norms, (n) => new Float64Array(n));
+    this.labels = grown(this.labels, (n) => new Int32Array(n));
+    if (this.intervals) {
+      const iv = new Float64Array(cap * 2 * this.intervals.size);
+      iv.set(this.iv);
+      this.iv = iv;
+    }
+    const nb = Math.ceil(cap / SpherePool.BLOCK);
+    const old = this.bLive.length;
+    const widen = (a: Float64Array, fill: number): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(nb).fill(fill);
+      b.set(a);
+      return b;
+    };
+    this.bLo = widen(this.bLo, Infinity);
+    this.bHi = widen(this.bHi, -Infinity);
+    this.bRad = widen(this.bRad, 0);
+    this.bNorm = widen(this.bNorm, 0);
+    const live = new Int32Array(nb);
+    live.set(this.bLive);
+    this.bLive = live;
+    const counts = new Int32Array(nb * this.labelCap);
+    counts.set(this.bLabel.subarray(0, old * this.labelCap));
+    this.bLabel = counts;
   }
 }
 
@@ -386,6 +539,22 @@ export class OverlapOracle {
   private readonly zerosPlane: Plane;
   /** childHyperplane's answer (one record, reused: read before the next call). */
   private readonly found: Cert;
+  /** firstExtensions' arrays, grown as needed and reused. */
+  private readonly firstScratch = {
+    planes: [] as (Plane | undefined)[],
+    ws: [] as Float64Array[],
+    poss: new Int32Array(0),
+    posMins: new Float64Array(0),
+    negMaxs: new Float64Array(0),
+    values: new Float64Array(0),
+    wantMin: new Int32Array(0),
+    starts: new Float64Array(0),
+    stops: new Float64Array(0),
+  };
+  /** scanPool's counts from the native kernel (reused). */
+  private readonly scanCounts = new Float64Array(3);
+  /** mergedSphere's centre (reused: read before the next call). */
+  private mergedCentre = new Float64Array(0);
 
   constructor(
     private readonly m: Matrix,
@@ -396,7 +565,7 @@ export class OverlapOracle {
     this.overlapTol = hullOpts.overlapTol ?? 1e-5;
     this.witnessed = new Uint8Array(m.n);
     this.zeros = new Float64Array(m.dim);
-    this.zerosPlane = { w: this.zeros, supPos: [], supNeg: [] };
+    this.zerosPlane = makePlane(this.zeros, [], []);
     this.found = { plane: this.zerosPlane, pos: 0, posMin: 0, negMax: 0 };
   }
 
@@ -562,11 +731,18 @@ export class OverlapOracle {
     if (!other) return undefined;
     const dim = this.m.dim;
     const n = candidates.size;
-    const planes: (Plane | undefined)[] = new Array(n);
-    const poss = new Int32Array(n);
-    const posMins = new Float64Array(n);
-    const negMaxs = new Float64Array(n);
-    const values = new Float64Array(n);
+    // Scratch arrays kept from check to check (firstOverlap never runs inside itself): a check allocated nine.
+    const sc = this.firstScratch;
+    if (sc.poss.length < n) {
+      sc.poss = grownInt32(sc.poss, n);
+      sc.posMins = grownFloat64(sc.posMins, n);
+      sc.negMaxs = grownFloat64(sc.negMaxs, n);
+      sc.values = grownFloat64(sc.values, n);
+      sc.wantMin = grownInt32(sc.wantMin, n);
+      sc.starts = grownFloat64(sc.starts, n);
+      sc.stops = grownFloat64(sc.stops, n);
+    }
+    const { planes, poss, posMins, negMaxs, values, wantMin, starts, stops, ws } = sc;
     const found = this.found;
     let done = 0;
     let chunk = 16;
@@ -574,14 +750,11 @@ export class OverlapOracle {
       const to = Math.min(n, Math.max(upTo, done + chunk));
       chunk = Math.min(2 * chunk, 4096);
       const k = to - done;
-      const ws: Float64Array[] = new Array(k);
-      const wantMin = new Int32Array(k);
-      const starts = new Float64Array(k);
-      const stops = new Float64Array(k);
       for (let r = 0; r < k; r++) {
         const i = done + r;
         if (!this.childHyperplane(child, candidates.x(i))) {
           // Nothing to extend: a min from -infinity stops at the first row.
+          planes[i] = undefined;
           ws[r] = this.zeros;
           wantMin[r] = 1;
           starts[r] = -Infinity;
@@ -705,7 +878,8 @@ export class OverlapOracle {
   /** The centre of a merge from its parts' centroids (O(dim)), its norm, and an upper bound of its radius. */
   private mergedSphere(a: ClusterGeom, b: ClusterGeom, n: number): { centre: Float64Array; cn2: number; rUp: number; n: number } {
     const dim = this.m.dim;
-    const centre = new Float64Array(dim);
+    if (this.mergedCentre.length !== dim) this.mergedCentre = new Float64Array(dim);
+    const centre = this.mergedCentre;
     let cn2 = 0;
     for (let k = 0; k < dim; k++) {
       centre[k] = (a.members.length * a.centre[k] + b.members.length * b.centre[k]) / n;
@@ -753,6 +927,7 @@ export class OverlapOracle {
     witnessed?: Map<number, unknown>,
   ): void {
     const dim = this.m.dim;
+    pool.beforeScan();
     const { centres, radii, labels, proj, norms } = pool;
     const cc = c.centre;
     const rc = c.radius;
@@ -773,7 +948,7 @@ export class OverlapOracle {
         skips++;
         return;
       }
-      const x = pool.geoms[s];
+      const x = pool.geoms[s]!;
       if (narrow && !narrow(x)) return;
       // A witnessed overlap is returned as such (firstOverlap), never ruled out by the intervals' tolerance.
       if (!ivDone && !witnessed?.has(x.id) && this.intervalsApart(c, x, cd)) return;
@@ -789,8 +964,9 @@ export class OverlapOracle {
       }
       const slots = this.scanSlots;
       const cd2s = this.scanCd2;
-      const counts = new Float64Array(3);
-      let n = native.poolscan(centres, radii, labels, proj, norms, pool.size, dim, nd, pool.projStride, cc, rc, c.label, pc, nc, slots, cd2s, counts);
+      const counts = this.scanCounts;
+      counts.fill(0);
+      let n = native.blockscan!(centres, radii, labels, proj, norms, pool.size, dim, nd, pool.projStride, cc, rc, c.label, pc, nc, slots, cd2s, counts, pool.bLo, pool.bHi, pool.bRad, pool.bNorm, pool.bLive, pool.bLabel, pool.labelCap, SpherePool.BLOCK);
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
@@ -804,7 +980,7 @@ export class OverlapOracle {
       for (let i = 0; i < n; i++) consider(slots[i], cd2s[i]);
     }
     for (let s = 0; s < (native ? 0 : pool.size); s++) {
-      if (labels[s] === c.label) continue;
+      if (labels[s] === c.label || labels[s] < 0) continue;
       checks++;
       const rx = radii[s];
       const reach = rc + rx;
@@ -901,7 +1077,7 @@ export class OverlapOracle {
     if (r.solver === "corral") this.stats.corralDecided++;
     if (r.status === "separated") {
       this.stats.hullSeparated++;
-      const plane: Plane = { w: r.w, supPos: r.supportA, supNeg: r.supportB, weightPos: r.weightA, weightNeg: r.weightB };
+      const plane = makePlane(r.w, r.supportA, r.supportB, r.weightA, r.weightB);
       this.certs.set(a.id, b.id, plane, a.id, r.minA, r.maxB);
       return true;
     }
@@ -1288,7 +1464,7 @@ function grownFloat64(a: Float64Array, atLeast: number): Float64Array<ArrayBuffe
 /** The native sphere scan, if built (an addon built before it existed lacks it: then the JS loop). */
 function nativeScan(): NativeDist | null {
   const native = loadNativeDist();
-  return native && typeof native.poolscan === "function" ? native : null;
+  return native && typeof native.blockscan === "function" ? native : null;
 }
 
 /**
@@ -1354,7 +1530,7 @@ function sphereCert(a: ClusterGeom, b: ClusterGeom, out: Cert): boolean {
     pa += w[k] * a.centre[k];
     pb += w[k] * b.centre[k];
   }
-  out.plane = { w, supPos: [], supNeg: [] };
+  out.plane = makePlane(w, [], []);
   out.pos = a.id;
   out.posMin = pa - a.radius * n;
   out.negMax = pb + b.radius * n;
@@ -1385,5 +1561,5 @@ function centroidDirectionCert(m: Matrix, a: ClusterGeom, b: ClusterGeom, overla
   const n = Math.sqrt(n2);
   const scale = n + a.radius + b.radius;
   if ((posMin - negMax) / n <= overlapTol * scale) return undefined;
-  return { plane: { w, supPos: [], supNeg: [] }, pos: a.id, posMin, negMax };
+  return { plane: makePlane(w, [], []), pos: a.id, posMin, negMax };
 }

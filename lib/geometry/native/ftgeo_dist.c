@@ -458,24 +458,32 @@ static napi_value extremebatch(napi_env env, napi_callback_info info) {
 }
 
 /*
- * poolscan(centres, radii, labels, proj, norms, size, dim, nd, stride, c, rc, label, pc, nc, outSlot, outCd2, counts)
- *   -> n
- *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label differs from `label`,
- *   first the projection filter (the sum over j in order of (|pc[j] - proj[j*stride + s]| - 1e-12 (nc + norms[s]))^2,
- *   terms below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared distance of c and centre s
- *   summed in coordinate order in blocks of 32, abandoned when a block ends above (rc + r_s)^2 (1 + 1e-9) + 1e-300
- *   (skipped). The slots that remain and their squared distances go to outSlot[0..n), outCd2[0..n); counts[0..3)
- *   += the slots tested, skipped by the distance and skipped by the projections. Same expressions, same order, so
- *   the same doubles and decisions as the JS loop. The projections are direction-major (each direction's values for
- *   all slots together, rows of `stride` >= size values): the filter, which most slots leave after one or two
- *   directions, then reads 8 bytes per slot and direction instead of a slot's whole row, and with AVX2 tests four
- *   consecutive slots per instruction. Large pools are split into consecutive parts scanned on threads
- *   (threads()), whose outputs are joined in slot order: the same output as one loop.
+ * blockscan(centres, radii, labels, proj, norms, size, dim, nd, stride, c, rc, label, pc, nc, outSlot, outCd2, counts,
+ *           bLo, bHi, bRad, bNorm, bLive, bLabel, labelCap, block) -> n
+ *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label is neither `label` nor
+ *   negative (a dead slot), first the projection filter (the sum over j in order of (|pc[j] - proj[j*stride + s]| -
+ *   1e-12 (nc + norms[s]))^2, terms below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared
+ *   distance of c and centre s summed in coordinate order in blocks of 32, abandoned when a block ends above (rc +
+ *   r_s)^2 (1 + 1e-9) + 1e-300 (skipped). The slots that remain and their squared distances go to outSlot[0..n),
+ *   outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and skipped by the projections. Same
+ *   expressions, same order, so the same doubles and decisions as the JS loop. The projections are direction-major
+ *   (each direction's values for all slots together, rows of `stride` >= size values): the filter, which most slots
+ *   leave after one or two directions, then reads 8 bytes per slot and direction instead of a slot's whole row, and
+ *   with AVX2 tests four consecutive slots per instruction.
+ *
+ *   Slots come in blocks of `block` (a multiple of 4): block b holds slots [b block, (b + 1) block), of which bLive[b]
+ *   are live, bLabel[b labelCap + l] of label l, all with first projections in [bLo[b], bHi[b]], radii <= bRad[b] and
+ *   norms <= bNorm[b]. A block whose first-projection range is farther from pc[0] than the filter's first term can
+ *   be for every slot there (t = the distance to the range - 1e-12 (nc + bNorm[b]) > 0 and t^2 > (rc + bRad[b])^2 (1
+ *   + 1e-7): each slot's first term is at least t^2, by the monotone rounding of every operation, and its bound at
+ *   most the block's) is skipped as a whole, its live slots of other labels counted as tested and skipped by the
+ *   projections: the counts and the output of the slot-by-slot loop. Large pools are split into consecutive runs of
+ *   blocks scanned on threads (threads()), whose outputs are joined in slot order: the same output as one loop.
  */
-/* Slots per part of poolscan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
+/* Slots per part of blockscan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
 #define SCAN_PART_MIN 4096
 
-/* poolscan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
+/* blockscan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
 typedef struct {
   const double *centres, *radii, *proj, *norms, *c, *pc;
   const int32_t *labels;
@@ -484,6 +492,15 @@ typedef struct {
   double rc, nc;
   int32_t *outSlot;
   double *outCd2;
+  /* The blocks (see blockscan). */
+  const double *bLo, *bHi, *bRad, *bNorm;
+  const int32_t *bLive, *bLabel;
+  int32_t labelCap, block;
+  size_t size;
+  /* Runs of CHUNK_BLOCKS blocks dealt round-robin to `parts` parts (see scanPart); part p's output starts at off[p]. */
+  size_t nb, nchunks;
+  int32_t parts;
+  size_t off[PAR_MAX];
   size_t from[PAR_MAX];
   int32_t n[PAR_MAX];
   double checks[PAR_MAX], skips[PAR_MAX], projSkips[PAR_MAX];
@@ -515,6 +532,12 @@ static void scanFlush(ScanBatch *b) {
   int32_t na = b->n;
   for (int32_t k0 = 0; k0 < dim && na > 0; k0 += 32) {
     const int32_t end = k0 + 32 < dim ? k0 + 32 : dim;
+    /* The next block of every slot still in the batch is requested now, to arrive while this block is summed. */
+    if (end < dim)
+      for (int32_t i = 0; i < na; i++) {
+        const double *x = centres + (size_t)b->slot[i] * dim + end;
+        for (int32_t k = 0; k < 32 && end + k < dim; k += 8) __builtin_prefetch(x + k);
+      }
     int32_t i = 0;
     for (; i + 4 <= na; i += 4) {
       const double *x0 = centres + (size_t)b->slot[i] * dim, *x1 = centres + (size_t)b->slot[i + 1] * dim;
@@ -562,6 +585,9 @@ static void scanFlush(ScanBatch *b) {
 
 /* Appends slot s (projection filter passed) to the distance batch; flushes a full batch. */
 static inline void scanQueue(ScanBatch *b, int32_t s, double reach) {
+  /* The slots queued lie anywhere in the pool: their first block is requested here, used at the flush. */
+  const double *x = b->centres + (size_t)s * b->dim;
+  for (int32_t k = 0; k < 32 && k < b->dim; k += 8) __builtin_prefetch(x + k);
   b->slot[b->n] = s;
   b->cd2[b->n] = 0;
   b->limit[b->n] = reach * reach * (1 + 1e-9) + 1e-300;
@@ -582,20 +608,17 @@ static inline int scanApart1(const double *proj, size_t stride, const double *no
 }
 
 /*
- * The slots [from, to) of one part. With AVX2 the projection filter runs on four consecutive slots at once, one
+ * The slots [from, to) of one block. With AVX2 the projection filter runs on four consecutive slots at once, one
  * lane per slot, each lane's sum over the directions in order (the one-slot loop's doubles); a lane keeps adding
  * terms after its sum has passed its bound until all four have, which cannot bring it back below (the terms are
  * not negative): the same decisions as the one-slot loop, which stops there.
  */
-static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
-  ScanCtx *q = (ScanCtx *)arg;
-  const double *centres = q->centres, *radii = q->radii, *proj = q->proj, *norms = q->norms, *c = q->c, *pc = q->pc;
-  const int32_t *labels = q->labels, dim = q->dim, nd = q->nd, label = q->label;
+static void scanSlots(const ScanCtx *q, ScanBatch *batch, size_t from, size_t to, double *checksOut, double *projSkipsOut) {
+  const double *radii = q->radii, *proj = q->proj, *norms = q->norms, *pc = q->pc;
+  const int32_t *labels = q->labels, nd = q->nd, label = q->label;
   const size_t stride = q->stride;
   const double rc = q->rc, nc = q->nc;
   double checks = 0, projSkips = 0;
-  /* Each part writes where its own slots start, never over another part's output. */
-  ScanBatch batch = {.n = 0, .c = c, .centres = centres, .dim = dim, .outSlot = q->outSlot + from, .outCd2 = q->outCd2 + from, .out = 0, .skips = 0};
   size_t s = from;
 #ifdef __AVX2__
   if (nd > 0) {
@@ -604,7 +627,7 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
     const __m256d grow = _mm256_set1_pd(1 + 1e-7), tiny = _mm256_set1_pd(1e-12);
     for (; s + 4 <= to; s += 4) {
       int same = 0;
-      for (int l = 0; l < 4; l++) same |= (labels[s + l] == label) << l;
+      for (int l = 0; l < 4; l++) same |= (labels[s + l] == label || labels[s + l] < 0) << l;
       if (same == 15) continue;
       const __m256d reach = _mm256_add_pd(vrc, _mm256_loadu_pd(radii + s));
       const __m256d enough = _mm256_mul_pd(_mm256_mul_pd(reach, reach), grow);
@@ -625,43 +648,108 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
         if (same >> l & 1) continue;
         checks++;
         if (over >> l & 1) projSkips++;
-        else scanQueue(&batch, (int32_t)(s + l), r[l]);
+        else scanQueue(batch, (int32_t)(s + l), r[l]);
       }
     }
   }
 #endif
   for (; s < to; s++) {
-    if (labels[s] == label) continue;
+    if (labels[s] == label || labels[s] < 0) continue;
     checks++;
     const double reach = rc + radii[s];
     if (nd > 0 && scanApart1(proj, stride, norms, pc, nd, nc, (int32_t)s, reach)) projSkips++;
-    else scanQueue(&batch, (int32_t)s, reach);
+    else scanQueue(batch, (int32_t)s, reach);
+  }
+  *checksOut += checks;
+  *projSkipsOut += projSkips;
+}
+
+/* Blocks per run dealt to the parts: 8 blocks of 64 slots, small enough to spread the blocks near the query (which
+ * the pool's first-projection order puts together) over the parts. */
+#define CHUNK_BLOCKS 8
+
+/*
+ * Part `part` of `parts`: the runs of blocks part, part + parts, ... (whole blocks ruled out by their bounds, the others
+ * slot by slot), its output from off[part] on. The parts' outputs are joined part after part: the slots that remain,
+ * with the same squared distances as the single loop's, in another order (the caller sorts its candidates).
+ */
+static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
+  (void)from;
+  (void)to;
+  ScanCtx *q = (ScanCtx *)arg;
+  const size_t bs = (size_t)q->block, size = q->size;
+  const int32_t label = q->label, labelCap = q->labelCap;
+  const double rc = q->rc, nc = q->nc;
+  double checks = 0, projSkips = 0;
+  const size_t first = q->off[part];
+  ScanBatch batch = {.n = 0, .c = q->c, .centres = q->centres, .dim = q->dim, .outSlot = q->outSlot + first, .outCd2 = q->outCd2 + first, .out = 0, .skips = 0};
+  for (size_t ch = (size_t)part; ch < q->nchunks; ch += (size_t)q->parts) {
+    const size_t bEnd = (ch + 1) * CHUNK_BLOCKS < q->nb ? (ch + 1) * CHUNK_BLOCKS : q->nb;
+    for (size_t b = ch * CHUNK_BLOCKS; b < bEnd; b++) {
+      const int32_t live = q->bLive[b];
+      if (live <= 0) continue;
+      if (q->nd > 0) {
+        const double p0 = q->pc[0];
+        const double gap = q->bLo[b] - p0 > p0 - q->bHi[b] ? q->bLo[b] - p0 : p0 - q->bHi[b];
+        const double t = gap - 1e-12 * (nc + q->bNorm[b]);
+        const double reach = rc + q->bRad[b];
+        if (t > 0 && t * t > reach * reach * (1 + 1e-7)) {
+          const int32_t others = live - (label >= 0 && label < labelCap ? q->bLabel[b * (size_t)labelCap + label] : 0);
+          checks += others;
+          projSkips += others;
+          continue;
+        }
+      }
+      const size_t s0 = b * bs, s1 = s0 + bs < size ? s0 + bs : size;
+      scanSlots(q, &batch, s0, s1, &checks, &projSkips);
+    }
   }
   if (batch.n > 0) scanFlush(&batch);
-  q->from[part] = from;
+  q->from[part] = first;
   q->n[part] = batch.out;
   q->checks[part] = checks;
   q->skips[part] = batch.skips;
   q->projSkips[part] = projSkips;
 }
 
-static napi_value poolscan(napi_env env, napi_callback_info info) {
-  FtgeoArg arg[17];
-  if (!kernelArgs(env, info, "ftgeo_dist.poolscan", "ddiddzzzzdnzdnidd", arg)) return NULL;
+static napi_value blockscan(napi_env env, napi_callback_info info) {
+  const char *kernel = "ftgeo_dist.blockscan";
+  FtgeoArg arg[25];
+  if (!kernelArgs(env, info, kernel, "ddiddzzzzdnzdniddddddiizz", arg)) return NULL;
   double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[9].f64, *pc = arg[12].f64;
   double *outCd2 = arg[15].f64, *counts = arg[16].f64, rc = arg[10].number, nc = arg[13].number;
   int32_t *labels = arg[2].i32, *outSlot = arg[14].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[11].integer;
-  const int32_t strideArg = arg[8].integer;
+  const int32_t strideArg = arg[8].integer, labelCap = arg[23].integer, block = arg[24].integer;
   size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[9].len, lpc = arg[12].len;
   size_t los = arg[14].len, lod = arg[15].len, lcn = arg[16].len;
   if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || strideArg < size || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll ||
                       (size_t)strideArg * nd > lp || (size_t)size > ln || (size_t)dim > lcc || (size_t)nd > lpc || (size_t)size > los ||
                       (size_t)size > lod || lcn < 3),
-               "ftgeo_dist.poolscan", "an array is shorter than size, dim, nd or stride require (or stride < size)"))
+               kernel, "an array is shorter than size, dim, nd or stride require (or stride < size)"))
+    return NULL;
+  const size_t nb = block > 0 ? ((size_t)size + block - 1) / block : 0;
+  if (!fitsFor(env, block > 0 && block % 4 == 0 && labelCap >= 0 && arg[17].len >= nb && arg[18].len >= nb && arg[19].len >= nb && arg[20].len >= nb &&
+                        arg[21].len >= nb && arg[22].len >= nb * (size_t)labelCap,
+               kernel, "block a positive multiple of 4, and bLo, bHi, bRad, bNorm, bLive a value per block (bLabel labelCap per block)"))
     return NULL;
   const size_t stride = (size_t)strideArg;
-  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2, {0}, {0}, {0}, {0}, {0}};
-  const int32_t parts = parFor((size_t)size, SCAN_PART_MIN, scanPart, &q);
+  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2,
+               arg[17].f64, arg[18].f64, arg[19].f64, arg[20].f64, arg[21].i32, arg[22].i32, labelCap, block, (size_t)size,
+               nb, (nb + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS, 1, {0}, {0}, {0}, {0}, {0}, {0}};
+  /* As many parts as parFor would make of the slots, each a run of whole chunks dealt round-robin; part p writes its
+   * output after the slots of the parts before it (at most its own slots: the parts never overlap). */
+  const size_t want = (size_t)size / SCAN_PART_MIN;
+  q.parts = want < (size_t)parThreads ? (want < 1 ? 1 : (int32_t)want) : parThreads;
+  if ((size_t)q.parts > q.nchunks && q.nchunks > 0) q.parts = (int32_t)q.nchunks;
+  size_t offset = 0;
+  for (int32_t p = 0; p < q.parts; p++) {
+    q.off[p] = offset;
+    for (size_t ch = (size_t)p; ch < q.nchunks; ch += (size_t)q.parts) {
+      const size_t s0 = ch * CHUNK_BLOCKS * (size_t)block, s1 = s0 + CHUNK_BLOCKS * (size_t)block;
+      offset += (s1 < (size_t)size ? s1 : (size_t)size) - s0;
+    }
+  }
+  const int32_t parts = parForUpTo((size_t)q.parts, 1, q.parts, scanPart, &q);
   const int32_t n = joinParts(parts, q.from, q.n, outSlot, outCd2);
   double checks = q.checks[0], skips = q.skips[0], projSkips = q.projSkips[0];
   for (int32_t i = 1; i < parts; i++) {
@@ -955,11 +1043,11 @@ static inline double lowFromEstimate(double est, double shrink, double shift, do
 
 /*
  * True if the float32 estimate of |a - b|^2 (eight accumulators, any order: only an estimate, bounded below) proves
- * the distance above `lim` through lowFromEstimate. The estimate is tested after every 32 coordinates too: each
+ * the distance above `lim` through lowFromEstimate. The estimate is tested after every 16 coordinates too: each
  * accumulator only grows (the terms are squares), so a prefix's estimate is at most the whole one, and it bounds
  * the prefix's distance, itself at most the whole distance, from below in the same way (the prefix's sum has fewer
  * terms to round, the rows' rounding is bounded by the same norms). A row proved far by a prefix is one the whole
- * estimate proves far too: the same rows are skipped, most after reading a quarter of them.
+ * estimate proves far too: the same rows are skipped, most after reading an eighth of them (one cache line).
  */
 static inline int farByEstimate(const float *a, const float *b, int32_t dim, double shrink, double shift, double norms, double lim) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -969,7 +1057,7 @@ static inline int farByEstimate(const float *a, const float *b, int32_t dim, dou
       const float u = a[k + j] - b[k + j];
       acc[j] += u * u;
     }
-    if (((k + 8) & 31) == 0 && k + 8 < dim) {
+    if (((k + 8) & 15) == 0 && k + 8 < dim) {
       const double low = lowFromEstimate((double)sum8(acc), shrink, shift, norms);
       if (low > 0 && low > lim) return 1;
     }
@@ -1094,7 +1182,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"extremedot", NULL, extremedot, NULL, NULL, NULL, napi_default, NULL},
     {"extremebatch", NULL, extremebatch, NULL, NULL, NULL, napi_default, NULL},
     {"maxsqdist", NULL, maxsqdist, NULL, NULL, NULL, napi_default, NULL},
-    {"poolscan", NULL, poolscan, NULL, NULL, NULL, napi_default, NULL},
+    {"blockscan", NULL, blockscan, NULL, NULL, NULL, napi_default, NULL},
     {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
     {"ivfilter", NULL, ivfilter, NULL, NULL, NULL, napi_default, NULL},
     {"mergescan", NULL, mergescan, NULL, NULL, NULL, napi_default, NULL},

@@ -52,7 +52,7 @@ typedef struct {
   };
 } FtgeoArg;
 
-#define FTGEO_MAX_ARGS 24
+#define FTGEO_MAX_ARGS 32
 
 /* The JavaScript kind a signature letter stands for ("Float64Array", ...) with its article, or NULL. */
 static inline const char *ftgeoArgKind(char letter, const char **article) {
