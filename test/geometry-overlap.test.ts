@@ -204,6 +204,21 @@ test("SpherePool projection filter: spheres that meet by a hair are kept, sphere
   const far = new OverlapOracle(m);
   far.firstOverlap(geomOf(m, 2, 1, Int32Array.of(4)), pool, owner, [2]);
   assert.equal(far.stats.sphereSkips, 1);
+  // The same along the second axis, orthogonal to the filter's direction and in line with the centre: the residual
+  // norms outside the direction differ by the full distance, and their term alone decides.
+  for (const [row, f] of [
+    [3, 1 - 1e-6],
+    [4, 1 + 1e-6],
+  ] as const) {
+    for (let k = 0; k < dim; k++) m.data[row * dim + k] = x.centre[k] + (k === 1 ? x.radius * f : 0);
+  }
+  const nearRes = new OverlapOracle(m);
+  nearRes.firstOverlap(geomOf(m, 3, 1, Int32Array.of(3)), pool, owner, [1]);
+  assert.equal(nearRes.stats.sphereSkips, 0, "spheres that meet must reach the hull test");
+  const farRes = new OverlapOracle(m);
+  farRes.firstOverlap(geomOf(m, 4, 1, Int32Array.of(4)), pool, owner, [2]);
+  assert.equal(farRes.stats.sphereSkips, 1);
+  assert.equal(farRes.stats.projectionSkips, 1, "ruled out by the residual norms' term");
 });
 
 test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and decides most of the witnessed ones", () => {
@@ -358,11 +373,16 @@ test("native sphere scan (when built): by blocks, split across threads, the same
   centres.set(sorted.subarray(0, 40000 * dim)); // the last 10,001 slots stay unsorted
   const proj = new Float64Array(size * nd);
   const norms = new Float64Array(size);
+  // The norm outside the directions' span: here of the coordinates after the first nd.
+  const resids = new Float64Array(size);
   for (let s = 0; s < size; s++) {
     let n2 = 0;
     for (let k = 0; k < dim; k++) n2 += centres[s * dim + k] ** 2;
     norms[s] = Math.sqrt(n2);
     for (let j = 0; j < nd; j++) proj[j * size + s] = centres[s * dim + j]; // the first axes (orthonormal), direction-major
+    let r2 = 0;
+    for (let k = nd; k < dim; k++) r2 += centres[s * dim + k] ** 2;
+    resids[s] = Math.sqrt(r2);
   }
   // The blocks' bounds, as SpherePool keeps them.
   const B = 64;
@@ -387,6 +407,7 @@ test("native sphere scan (when built): by blocks, split across threads, the same
   const c = Float64Array.from({ length: dim }, (_, k) => rng.normal() * (k < nd ? 1 : 0.5));
   const pc = c.slice(0, nd);
   const nc = Math.sqrt(c.reduce((a, v) => a + v * v, 0));
+  const rcRes = Math.sqrt(c.slice(nd).reduce((a, v) => a + v * v, 0));
   // The pool's layout: rows of `stride` values per direction (its capacity), here with room to spare.
   const stride = size + 7;
   const padded = new Float64Array(stride * nd).fill(NaN);
@@ -397,7 +418,7 @@ test("native sphere scan (when built): by blocks, split across threads, the same
     const slots = new Int32Array(size);
     const cd2 = new Float64Array(size);
     const counts = new Float64Array(3);
-    const n = native.blockscan!(centres, radii, labels, p, norms, size, dim, nd, st, c, 6, 1, pc, nc, slots, cd2, counts, lo, bHi, bRad, bNorm, bLive, bLabel, labelCap, B);
+    const n = native.blockscan!(centres, radii, labels, p, norms, size, dim, nd, st, c, 6, 1, pc, nc, slots, cd2, counts, resids, rcRes, lo, bHi, bRad, bNorm, bLive, bLabel, labelCap, B);
     const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => slots[x] - slots[y]);
     return { slots: order.map((i) => slots[i]), cd2: order.map((i) => cd2[i]), counts: Array.from(counts) };
   };
@@ -446,6 +467,10 @@ test("native sphere scan (when built): by blocks, split across threads, the same
       let low2 = 0;
       for (let j = 0; j < nd && low2 <= enough; j++) {
         const u = Math.abs(pc[j] - proj[j * size + s]) - delta;
+        if (u > 0) low2 += u * u;
+      }
+      if (low2 <= enough) {
+        const u = Math.abs(rcRes - resids[s]) - 1e-10 * (nc + norms[s]);
         if (u > 0) low2 += u * u;
       }
       if (low2 > enough) {

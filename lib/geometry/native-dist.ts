@@ -48,6 +48,8 @@ export interface NativeDist {
     outSlot: Int32Array,
     outCd2: Float64Array,
     counts: Float64Array,
+    resids: Float64Array,
+    rcRes: number,
     bLo: Float64Array,
     bHi: Float64Array,
     bRad: Float64Array,

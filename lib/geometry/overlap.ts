@@ -30,7 +30,7 @@ export interface ClusterGeom {
   /** Sum of the members' squared distances from the centre, once known (ensureSpread): the hull solver's scale. */
   spread?: number;
   /** The centre's projections on a pool's directions and its norm (SpherePool.add), kept for the next pool. */
-  pooled?: { directions: Float64Array[]; proj: Float64Array; norm: number };
+  pooled?: { directions: Float64Array[]; proj: Float64Array; norm: number; resid: number };
 }
 
 /**
@@ -234,6 +234,8 @@ export class SpherePool {
   proj = new Float64Array(0);
   projStride = 0;
   norms = new Float64Array(0);
+  /** Each centre's residual norm outside the directions' span (residualNorm), for the projection filter's last term. */
+  resids = new Float64Array(0);
   geoms: (ClusterGeom | undefined)[] = [];
   /** Each slot's projection intervals (2 D values), when the pool has `intervals`. */
   iv = new Float64Array(0);
@@ -299,15 +301,33 @@ export class SpherePool {
   }
 
   /**
+   * |x - sum_j p_j u_j| for the projections p of x on the directions: the norm of x's part outside their span (up to
+   * rounding, at most 1e-10 |x|: see projectionsApart), 0 without directions.
+   */
+  residualNorm(x: Float64Array, p: Float64Array): number {
+    const nd = this.directions.length;
+    if (nd === 0) return 0;
+    const dim = this.dim;
+    let r2 = 0;
+    for (let k = 0; k < dim; k++) {
+      let v = x[k];
+      for (let j = 0; j < nd; j++) v -= p[j] * this.directions[j][k];
+      r2 += v * v;
+    }
+    return Math.sqrt(r2);
+  }
+
+  /**
    * g's centre projected on the directions, and its norm, computed once per cluster: a search state's pool holds most
    * clusters of the states before it (DirectProbe builds one pool per state), and a merged cluster is scanned with
    * them before it is added.
    */
-  projectionsOf(g: ClusterGeom): { proj: Float64Array; norm: number } {
+  projectionsOf(g: ClusterGeom): { proj: Float64Array; norm: number; resid: number } {
     let pooled = g.pooled;
     if (!pooled || pooled.directions !== this.directions) {
       const proj = new Float64Array(this.directions.length);
-      pooled = g.pooled = { directions: this.directions, proj, norm: this.project(g.centre, proj) };
+      const norm = this.project(g.centre, proj);
+      pooled = g.pooled = { directions: this.directions, proj, norm, resid: this.residualNorm(g.centre, proj) };
     }
     return pooled;
   }
@@ -376,11 +396,12 @@ export class SpherePool {
     const cap = this.radii.length;
     const dim = this.dim;
     const nd = this.directions.length;
-    const { centres, proj, norms, radii, iv } = this;
+    const { centres, proj, norms, resids, radii, iv } = this;
     const stride = this.projStride;
     this.centres = new Float64Array(cap * dim);
     this.proj = new Float64Array(cap * nd);
     this.norms = new Float64Array(cap);
+    this.resids = new Float64Array(cap);
     this.radii = new Float64Array(cap);
     this.labels = new Int32Array(cap);
     this.geoms = new Array<ClusterGeom | undefined>(n);
@@ -393,6 +414,7 @@ export class SpherePool {
       this.centres.set(centres.subarray(s * dim, (s + 1) * dim), t * dim);
       for (let j = 0; j < nd; j++) this.proj[j * stride + t] = proj[j * stride + s];
       this.norms[t] = norms[s];
+      this.resids[t] = resids[s];
       this.radii[t] = radii[s];
       this.labels[t] = g.label;
       this.geoms[t] = g;
@@ -419,6 +441,7 @@ export class SpherePool {
     this.centres.set(g.centre, s * dim);
     const pooled = this.projectionsOf(g);
     this.norms[s] = pooled.norm;
+    this.resids[s] = pooled.resid;
     const pc = pooled.proj;
     for (let j = 0; j < nd; j++) this.proj[j * this.projStride + s] = pc[j];
     this.radii[s] = g.radius;
@@ -472,6 +495,7 @@ export class SpherePool {
     };
     this.radii = grown(this.radii, (n) => new Float64Array(n));
     this.norms = grown(this.norms, (n) => new Float64Array(n));
+    this.resids = grown(this.resids, (n) => new Float64Array(n));
     this.labels = grown(this.labels, (n) => new Int32Array(n));
     if (this.intervals) {
       const iv = new Float64Array(cap * 2 * this.intervals.size);
@@ -840,7 +864,7 @@ export class OverlapOracle {
     for (const id of [...targets.keys()].sort((p, q) => p - q)) {
       const x = this.geoms.get(id);
       if (!x || x.label === a.label || !pool.has(x)) continue;
-      if (this.witnessedSpheresMeet(merged, targets.get(id)!, x, 0)) {
+      if (this.witnessedSpheresMeet(merged, targets.get(id)!, x, pool.projectionsOf(x).norm, 0)) {
         this.stats.checks++;
         this.stats.witnessHits++;
         this.lastHint = { points: targets.get(id)!, otherPoint: x.members[0] };
@@ -869,7 +893,7 @@ export class OverlapOracle {
   hintedMergeOverlap(a: ClusterGeom, b: ClusterGeom, n: number, hint: VetoHint, owner: Int32Array, pool: SpherePool): boolean {
     const x = this.geoms.get(owner[hint.otherPoint]);
     if (!x || x.label === a.label || !pool.has(x)) return false;
-    if (!this.witnessedSpheresMeet(this.mergedSphere(a, b, n), hint.points, x, 1e-15)) return false;
+    if (!this.witnessedSpheresMeet(this.mergedSphere(a, b, n), hint.points, x, pool.projectionsOf(x).norm, 1e-15)) return false;
     this.stats.checks++;
     this.stats.witnessHits++;
     return true;
@@ -897,22 +921,19 @@ export class OverlapOracle {
 
   /**
    * witnessedMergeOverlap's test for one target x: the merge's sphere, with its radius bounded from below by the
-   * witnessed points' distances, meets x's by more than rounding can explain (plus `extra` of the scale).
+   * witnessed points' distances, meets x's by more than rounding can explain (plus `extra` of the scale). xNorm: |x's
+   * centre| (the pool keeps it, summed in the same order).
    */
-  private witnessedSpheresMeet(merged: { centre: Float64Array; cn2: number; rUp: number; n: number }, points: number[], x: ClusterGeom, extra: number): boolean {
+  private witnessedSpheresMeet(merged: { centre: Float64Array; cn2: number; rUp: number; n: number }, points: number[], x: ClusterGeom, xNorm: number, extra: number): boolean {
     const dim = this.m.dim;
     const { centre, cn2, rUp, n } = merged;
     let r2 = 0;
     for (const p of points) r2 = Math.max(r2, sqDistFromCentre(this.m, p, centre));
     const rLow = Math.sqrt(r2);
     let cd2 = 0;
-    let xn2 = 0;
-    for (let k = 0; k < dim; k++) {
-      cd2 += (centre[k] - x.centre[k]) ** 2;
-      xn2 += x.centre[k] * x.centre[k];
-    }
+    for (let k = 0; k < dim; k++) cd2 += (centre[k] - x.centre[k]) ** 2;
     const cd = Math.sqrt(cd2);
-    const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + Math.sqrt(xn2) + x.radius);
+    const rounding = 1e-12 * n * (Math.sqrt(cn2) + rUp + xNorm + x.radius);
     const margin = 1e-9 * (cd + rLow + x.radius) + rounding;
     if (extra === 0) return cd - rLow - x.radius < -margin;
     return cd - rLow - x.radius < -margin - extra * (cd + rLow + x.radius);
@@ -928,11 +949,11 @@ export class OverlapOracle {
   ): void {
     const dim = this.m.dim;
     pool.beforeScan();
-    const { centres, radii, labels, proj, norms } = pool;
+    const { centres, radii, labels, proj, norms, resids } = pool;
     const cc = c.centre;
     const rc = c.radius;
     const nd = pool.directions.length;
-    const { proj: pc, norm: nc } = pool.projectionsOf(c);
+    const { proj: pc, norm: nc, resid: rcRes } = pool.projectionsOf(c);
     let checks = 0;
     let skips = 0;
     let projSkips = 0;
@@ -966,7 +987,7 @@ export class OverlapOracle {
       const cd2s = this.scanCd2;
       const counts = this.scanCounts;
       counts.fill(0);
-      let n = native.blockscan!(centres, radii, labels, proj, norms, pool.size, dim, nd, pool.projStride, cc, rc, c.label, pc, nc, slots, cd2s, counts, pool.bLo, pool.bHi, pool.bRad, pool.bNorm, pool.bLive, pool.bLabel, pool.labelCap, SpherePool.BLOCK);
+      let n = native.blockscan!(centres, radii, labels, proj, norms, pool.size, dim, nd, pool.projStride, cc, rc, c.label, pc, nc, slots, cd2s, counts, resids, rcRes, pool.bLo, pool.bHi, pool.bRad, pool.bNorm, pool.bLive, pool.bLabel, pool.labelCap, SpherePool.BLOCK);
       checks = counts[0];
       skips = counts[1];
       projSkips = counts[2];
@@ -984,7 +1005,7 @@ export class OverlapOracle {
       checks++;
       const rx = radii[s];
       const reach = rc + rx;
-      if (nd > 0 && projectionsApart(pc, proj, s, pool.projStride, nd, reach, nc + norms[s])) {
+      if (nd > 0 && projectionsApart(pc, proj, s, pool.projStride, nd, reach, nc + norms[s], rcRes, resids[s])) {
         projSkips++;
         continue;
       }
@@ -1469,21 +1490,32 @@ function nativeScan(): NativeDist | null {
 
 /**
  * The projection filter: true if the projections of the centres c and x on the pool's orthonormal directions u_j (pc,
- * and the slot's values in the direction-major proj: proj[j * stride + s]) prove the spheres of radii summing to
- * `reach` apart by far more than rounding, so that sphereGap (and scanPool's partial distance) would skip the pair too.
- * Exactly, sum_j (u_j.(c - x))^2 <= |c - x|^2 (Bessel's inequality; the pool checks that the u_j are orthonormal within
- * 1e-10 per inner product, so with at most 64 of them the sum is at most (1 + 1e-8) |c - x|^2). Computing u.c and u.x
- * in float64 errs by at most dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so
- * |u_j.(c - x)| >= |t_j| - delta. If the sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2
- * exceeds reach^2 (1 + 8e-8), and the float sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9),
- * the partial-distance limit. The native poolscan kernel runs the same expressions.
+ * and the slot's values in the direction-major proj: proj[j * stride + s]) and the norms of their parts outside the
+ * directions' span (rc, rx: residualNorm) prove the spheres of radii summing to `reach` apart by far more than
+ * rounding, so that sphereGap (and scanPool's partial distance) would skip the pair too.
+ *
+ * Exactly, with U the directions as columns, G = U'U = I + E and v = c - x, t = U'v: |v|^2 = t'Gt - 2t'Et + |v - Ut|^2
+ * (as U'(v - Ut) = -Et) = |t|^2 - t'Et + |r_c - r_x|^2, where r = y - U U'y is a centre's part outside the span; the
+ * pool checks the u_j orthonormal within 1e-10 per inner product, so with at most 64 of them |t'Et| <= 6.4e-9 |t|^2,
+ * and |r_c - r_x| >= | |r_c| - |r_x| |. Hence |v|^2 >= (1 - 6.4e-9) (sum_j t_j^2 + (|r_c| - |r_x|)^2). Computing u.c
+ * and u.x in float64 errs by at most dim * 2^-53 * (|c| + |x|) (< 1e-12 (|c| + |x|) = delta for dim < 9000), so |t_j|
+ * >= |computed t_j| - delta; a computed residual norm errs by less than 1e-10 of the centre's norm (its projections'
+ * errors, at most 64 of 1e-12 |y| each, through unit directions, and the sums' rounding), so | |r_c| - |r_x| | >=
+ * |rc - rx| - 1e-10 (|c| + |x|). If the sum of those lower bounds squared exceeds reach^2 (1 + 1e-7), |c - x|^2
+ * exceeds reach^2 (1 + 9e-8), and the float sum of squares (relative error dim * 2^-53) exceeds reach^2 (1 + 1e-9),
+ * the partial-distance limit. The directions' terms come in order, the residual's last; the native blockscan kernel
+ * runs the same expressions.
  */
-function projectionsApart(pc: Float64Array, proj: Float64Array, s: number, stride: number, nd: number, reach: number, norms: number): boolean {
+function projectionsApart(pc: Float64Array, proj: Float64Array, s: number, stride: number, nd: number, reach: number, norms: number, rc: number, rx: number): boolean {
   const delta = 1e-12 * norms;
   const enough = reach * reach * (1 + 1e-7);
   let low2 = 0;
   for (let j = 0; j < nd && low2 <= enough; j++) {
     const t = Math.abs(pc[j] - proj[j * stride + s]) - delta;
+    if (t > 0) low2 += t * t;
+  }
+  if (low2 <= enough) {
+    const t = Math.abs(rc - rx) - 1e-10 * norms;
     if (t > 0) low2 += t * t;
   }
   return low2 > enough;

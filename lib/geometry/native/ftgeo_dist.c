@@ -459,10 +459,11 @@ static napi_value extremebatch(napi_env env, napi_callback_info info) {
 
 /*
  * blockscan(centres, radii, labels, proj, norms, size, dim, nd, stride, c, rc, label, pc, nc, outSlot, outCd2, counts,
- *           bLo, bHi, bRad, bNorm, bLive, bLabel, labelCap, block) -> n
+ *           resids, rcRes, bLo, bHi, bRad, bNorm, bLive, bLabel, labelCap, block) -> n
  *   overlap.ts's scanPool loop up to the distance test: for every slot s < size whose label is neither `label` nor
  *   negative (a dead slot), first the projection filter (the sum over j in order of (|pc[j] - proj[j*stride + s]| -
- *   1e-12 (nc + norms[s]))^2, terms below 0 left out, above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared
+ *   1e-12 (nc + norms[s]))^2, terms below 0 left out, then the residual norms' term (|rcRes - resids[s]| - 1e-10 (nc +
+ *   norms[s]))^2 if still needed; above (rc + r_s)^2 (1 + 1e-7): skipped), then the squared
  *   distance of c and centre s summed in coordinate order in blocks of 32, abandoned when a block ends above (rc +
  *   r_s)^2 (1 + 1e-9) + 1e-300 (skipped). The slots that remain and their squared distances go to outSlot[0..n),
  *   outCd2[0..n); counts[0..3) += the slots tested, skipped by the distance and skipped by the projections. Same
@@ -492,6 +493,9 @@ typedef struct {
   double rc, nc;
   int32_t *outSlot;
   double *outCd2;
+  /* Each slot's residual norm outside the directions' span, and the query's (the filter's last term). */
+  const double *resids;
+  double rcRes;
   /* The blocks (see blockscan). */
   const double *bLo, *bHi, *bRad, *bNorm;
   const int32_t *bLive, *bLabel;
@@ -594,14 +598,19 @@ static inline void scanQueue(ScanBatch *b, int32_t s, double reach) {
   if (++b->n == SCAN_BATCH) scanFlush(b);
 }
 
-/* The projection filter of slot s (projections direction-major, row stride `stride`): true if it proves the
- * spheres apart (skip). */
-static inline int scanApart1(const double *proj, size_t stride, const double *norms, const double *pc, int32_t nd, double nc, int32_t s, double reach) {
+/* The projection filter of slot s (projections direction-major, row stride `stride`; then the residual norms'
+ * term, as overlap.ts's projectionsApart): true if it proves the spheres apart (skip). */
+static inline int scanApart1(const double *proj, size_t stride, const double *norms, const double *pc, int32_t nd, double nc, int32_t s, double reach,
+                             const double *resids, double rcRes) {
   const double delta = 1e-12 * (nc + norms[s]);
   const double enough = reach * reach * (1 + 1e-7);
   double low2 = 0;
   for (int32_t j = 0; j < nd && low2 <= enough; j++) {
     const double t = fabs(pc[j] - proj[(size_t)j * stride + s]) - delta;
+    if (t > 0) low2 += t * t;
+  }
+  if (low2 <= enough) {
+    const double t = fabs(rcRes - resids[s]) - 1e-10 * (nc + norms[s]);
     if (t > 0) low2 += t * t;
   }
   return low2 > enough;
@@ -625,6 +634,7 @@ static void scanSlots(const ScanCtx *q, ScanBatch *batch, size_t from, size_t to
     const __m256d absMask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     const __m256d zero = _mm256_setzero_pd(), vrc = _mm256_set1_pd(rc), vnc = _mm256_set1_pd(nc);
     const __m256d grow = _mm256_set1_pd(1 + 1e-7), tiny = _mm256_set1_pd(1e-12);
+    const __m256d vres = _mm256_set1_pd(q->rcRes), resTiny = _mm256_set1_pd(1e-10);
     for (; s + 4 <= to; s += 4) {
       int same = 0;
       for (int l = 0; l < 4; l++) same |= (labels[s + l] == label || labels[s + l] < 0) << l;
@@ -642,6 +652,15 @@ static void scanSlots(const ScanCtx *q, ScanBatch *batch, size_t from, size_t to
         over = _mm256_movemask_pd(_mm256_cmp_pd(low2, enough, _CMP_GT_OQ));
         if ((over | same) == 15) break;
       }
+      if ((over | same) != 15) {
+        /* The residual norms' term, last, for the lanes not yet over (the others are past their bound already). */
+        const __m256d res = _mm256_sub_pd(_mm256_and_pd(_mm256_sub_pd(vres, _mm256_loadu_pd(q->resids + s)), absMask),
+                                          _mm256_mul_pd(resTiny, _mm256_add_pd(vnc, _mm256_loadu_pd(norms + s))));
+        const __m256d t = _mm256_max_pd(res, zero);
+        const __m256d notOver = _mm256_cmp_pd(low2, enough, _CMP_LE_OQ);
+        low2 = _mm256_add_pd(low2, _mm256_and_pd(notOver, _mm256_mul_pd(t, t)));
+        over = _mm256_movemask_pd(_mm256_cmp_pd(low2, enough, _CMP_GT_OQ));
+      }
       double r[4];
       _mm256_storeu_pd(r, reach);
       for (int l = 0; l < 4; l++) {
@@ -657,7 +676,7 @@ static void scanSlots(const ScanCtx *q, ScanBatch *batch, size_t from, size_t to
     if (labels[s] == label || labels[s] < 0) continue;
     checks++;
     const double reach = rc + radii[s];
-    if (nd > 0 && scanApart1(proj, stride, norms, pc, nd, nc, (int32_t)s, reach)) projSkips++;
+    if (nd > 0 && scanApart1(proj, stride, norms, pc, nd, nc, (int32_t)s, reach, q->resids, q->rcRes)) projSkips++;
     else scanQueue(batch, (int32_t)s, reach);
   }
   *checksOut += checks;
@@ -714,12 +733,12 @@ static void scanPart(void *arg, int32_t part, size_t from, size_t to) {
 
 static napi_value blockscan(napi_env env, napi_callback_info info) {
   const char *kernel = "ftgeo_dist.blockscan";
-  FtgeoArg arg[25];
-  if (!kernelArgs(env, info, kernel, "ddiddzzzzdnzdniddddddiizz", arg)) return NULL;
+  FtgeoArg arg[27];
+  if (!kernelArgs(env, info, kernel, "ddiddzzzzdnzdnidddnddddiizz", arg)) return NULL;
   double *centres = arg[0].f64, *radii = arg[1].f64, *proj = arg[3].f64, *norms = arg[4].f64, *c = arg[9].f64, *pc = arg[12].f64;
   double *outCd2 = arg[15].f64, *counts = arg[16].f64, rc = arg[10].number, nc = arg[13].number;
   int32_t *labels = arg[2].i32, *outSlot = arg[14].i32, size = arg[5].integer, dim = arg[6].integer, nd = arg[7].integer, label = arg[11].integer;
-  const int32_t strideArg = arg[8].integer, labelCap = arg[23].integer, block = arg[24].integer;
+  const int32_t strideArg = arg[8].integer, labelCap = arg[25].integer, block = arg[26].integer;
   size_t lc = arg[0].len, lr = arg[1].len, ll = arg[2].len, lp = arg[3].len, ln = arg[4].len, lcc = arg[9].len, lpc = arg[12].len;
   size_t los = arg[14].len, lod = arg[15].len, lcn = arg[16].len;
   if (!fitsFor(env, !(size < 0 || dim <= 0 || nd < 0 || strideArg < size || (size_t)size * dim > lc || (size_t)size > lr || (size_t)size > ll ||
@@ -728,13 +747,14 @@ static napi_value blockscan(napi_env env, napi_callback_info info) {
                kernel, "an array is shorter than size, dim, nd or stride require (or stride < size)"))
     return NULL;
   const size_t nb = block > 0 ? ((size_t)size + block - 1) / block : 0;
-  if (!fitsFor(env, block > 0 && block % 4 == 0 && labelCap >= 0 && arg[17].len >= nb && arg[18].len >= nb && arg[19].len >= nb && arg[20].len >= nb &&
-                        arg[21].len >= nb && arg[22].len >= nb * (size_t)labelCap,
+  if (!fitsFor(env, arg[17].len >= (size_t)size, kernel, "resids needs a value per slot")) return NULL;
+  if (!fitsFor(env, block > 0 && block % 4 == 0 && labelCap >= 0 && arg[19].len >= nb && arg[20].len >= nb && arg[21].len >= nb && arg[22].len >= nb &&
+                        arg[23].len >= nb && arg[24].len >= nb * (size_t)labelCap,
                kernel, "block a positive multiple of 4, and bLo, bHi, bRad, bNorm, bLive a value per block (bLabel labelCap per block)"))
     return NULL;
   const size_t stride = (size_t)strideArg;
-  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2,
-               arg[17].f64, arg[18].f64, arg[19].f64, arg[20].f64, arg[21].i32, arg[22].i32, labelCap, block, (size_t)size,
+  ScanCtx q = {centres, radii, proj, norms, c, pc, labels, dim, nd, label, stride, rc, nc, outSlot, outCd2, arg[17].f64, arg[18].number,
+               arg[19].f64, arg[20].f64, arg[21].f64, arg[22].f64, arg[23].i32, arg[24].i32, labelCap, block, (size_t)size,
                nb, (nb + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS, 1, {0}, {0}, {0}, {0}, {0}, {0}};
   /* As many parts as parFor would make of the slots, each a run of whole chunks dealt round-robin; part p writes its
    * output after the slots of the parts before it (at most its own slots: the parts never overlap). */
