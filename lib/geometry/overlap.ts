@@ -362,15 +362,16 @@ export class SpherePool {
   }
 
   /**
-   * Before a scan: rebuilds the pool in first-projection order when many clusters were appended unsorted or half the
-   * slots are dead, and enough scans were made since the last rebuild to pay for it (a search state's pool is filled
+   * Before a scan: rebuilds the pool in first-projection order when many clusters were appended unsorted or a fifth of
+   * the slots are dead (dead slots are still stepped over, and the blocks' bounds only widen as merged clusters take
+   * freed slots), and enough scans were made since the last rebuild to pay for it (a search state's pool is filled
    * once and scanned for its few new clusters: sorting it would cost more than it saves).
    */
   beforeScan(): void {
     this.scansSinceRebuild++;
     const live = this.live;
     const unsorted = this.appended >= 256 && this.appended * 16 >= live;
-    const sparse = this.free.length >= 256 && this.free.length >= live;
+    const sparse = this.free.length >= 256 && 4 * this.free.length >= live;
     if ((unsorted || sparse) && this.scansSinceRebuild >= 64) this.rebuild();
   }
 

@@ -1063,11 +1063,11 @@ static inline double lowFromEstimate(double est, double shrink, double shift, do
 
 /*
  * True if the float32 estimate of |a - b|^2 (eight accumulators, any order: only an estimate, bounded below) proves
- * the distance above `lim` through lowFromEstimate. The estimate is tested after every 16 coordinates too: each
+ * the distance above `lim` through lowFromEstimate. The estimate is tested after every 32 coordinates too: each
  * accumulator only grows (the terms are squares), so a prefix's estimate is at most the whole one, and it bounds
  * the prefix's distance, itself at most the whole distance, from below in the same way (the prefix's sum has fewer
  * terms to round, the rows' rounding is bounded by the same norms). A row proved far by a prefix is one the whole
- * estimate proves far too: the same rows are skipped, most after reading an eighth of them (one cache line).
+ * estimate proves far too: the same rows are skipped, most after reading a quarter of them.
  */
 static inline int farByEstimate(const float *a, const float *b, int32_t dim, double shrink, double shift, double norms, double lim) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -1077,7 +1077,7 @@ static inline int farByEstimate(const float *a, const float *b, int32_t dim, dou
       const float u = a[k + j] - b[k + j];
       acc[j] += u * u;
     }
-    if (((k + 8) & 15) == 0 && k + 8 < dim) {
+    if (((k + 8) & 31) == 0 && k + 8 < dim) {
       const double low = lowFromEstimate((double)sum8(acc), shrink, shift, norms);
       if (low > 0 && low > lim) return 1;
     }
