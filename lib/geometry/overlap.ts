@@ -245,7 +245,7 @@ export class SpherePool {
    * and the live slots per label (bLabel[b * labelCap + l]). A rebuild places the live clusters in the order of their
    * first projection, so that a block covers a narrow range of it: a query whose first projection is farther from
    * that range than the projection filter's own test requires for every slot there skips the whole block (see
-   * ftgeo_dist.c, poolscan), and the counts are the per-slot filter's.
+   * ftgeo_dist.c, blockscan), and the counts are the per-slot filter's.
    */
   bLo = new Float64Array(0);
   bHi = new Float64Array(0);

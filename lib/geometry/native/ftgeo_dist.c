@@ -805,7 +805,7 @@ static napi_value threads(napi_env env, napi_callback_info info) {
 
 /*
  * ivfilter(iv, D, labels, radii, slots, cd2s, n, civ, rc, firstDir, tol, err) -> kept
- *   intervals.ts's ProjectionIntervals.apart over poolscan's output: slot s = slots[i] (at squared centre distance
+ *   intervals.ts's ProjectionIntervals.apart over blockscan's output: slot s = slots[i] (at squared centre distance
  *   cd2s[i]) is dropped when on some direction j (firstDir[labels[s]] first when that is a direction, then the others
  *   in order) its interval [iv[s*2D + j], iv[s*2D + D + j]] and c's [civ[j], civ[D + j]] are apart by more than
  *   tol (sqrt(cd2s[i]) + rc + radii[s]) (1 + 1e-9) + 2 err; slots whose spheres do not meet (sqrt(cd2s[i]) - rc -
