@@ -189,36 +189,29 @@ test("SpherePool projection filter: spheres that meet by a hair are kept, sphere
   m.data.set([1, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0]);
   const x = geomOf(m, 0, 0, Int32Array.of(0, 1, 2));
   const u = Float64Array.of(0.6, 0, 0, 0.8);
-  for (const [row, f] of [
-    [3, 1 - 1e-6],
-    [4, 1 + 1e-6],
-  ] as const) {
-    for (let k = 0; k < dim; k++) m.data[row * dim + k] = x.centre[k] + u[k] * x.radius * f;
-  }
   const pool = new SpherePool(dim, [u]);
   pool.add(x);
   const owner = Int32Array.of(0, 0, 0, 1, 2);
-  const near = new OverlapOracle(m);
-  near.firstOverlap(geomOf(m, 1, 1, Int32Array.of(3)), pool, owner, [1]);
-  assert.equal(near.stats.sphereSkips, 0, "spheres that meet must reach the hull test");
-  const far = new OverlapOracle(m);
-  far.firstOverlap(geomOf(m, 2, 1, Int32Array.of(4)), pool, owner, [2]);
-  assert.equal(far.stats.sphereSkips, 1);
+  // Rows 3 and 4 at distance r (1 -+ 1e-6) from x's centre along `dir`; the first is kept, the second skipped.
+  const hair = (dir: Float64Array, id: number) => {
+    for (const [row, f] of [
+      [3, 1 - 1e-6],
+      [4, 1 + 1e-6],
+    ] as const) {
+      for (let k = 0; k < dim; k++) m.data[row * dim + k] = x.centre[k] + dir[k] * x.radius * f;
+    }
+    const near = new OverlapOracle(m);
+    near.firstOverlap(geomOf(m, id, 1, Int32Array.of(3)), pool, owner, [1]);
+    assert.equal(near.stats.sphereSkips, 0, "spheres that meet must reach the hull test");
+    const far = new OverlapOracle(m);
+    far.firstOverlap(geomOf(m, id + 1, 1, Int32Array.of(4)), pool, owner, [2]);
+    assert.equal(far.stats.sphereSkips, 1);
+    return far.stats;
+  };
+  hair(u, 1);
   // The same along the second axis, orthogonal to the filter's direction and in line with the centre: the residual
   // norms outside the direction differ by the full distance, and their term alone decides.
-  for (const [row, f] of [
-    [3, 1 - 1e-6],
-    [4, 1 + 1e-6],
-  ] as const) {
-    for (let k = 0; k < dim; k++) m.data[row * dim + k] = x.centre[k] + (k === 1 ? x.radius * f : 0);
-  }
-  const nearRes = new OverlapOracle(m);
-  nearRes.firstOverlap(geomOf(m, 3, 1, Int32Array.of(3)), pool, owner, [1]);
-  assert.equal(nearRes.stats.sphereSkips, 0, "spheres that meet must reach the hull test");
-  const farRes = new OverlapOracle(m);
-  farRes.firstOverlap(geomOf(m, 4, 1, Int32Array.of(4)), pool, owner, [2]);
-  assert.equal(farRes.stats.sphereSkips, 1);
-  assert.equal(farRes.stats.projectionSkips, 1, "ruled out by the residual norms' term");
+  assert.equal(hair(Float64Array.of(0, 1, 0, 0), 3).projectionSkips, 1, "ruled out by the residual norms' term");
 });
 
 test("witnessedMergeOverlap: vetoes only merges that firstOverlap vetoes, and decides most of the witnessed ones", () => {

@@ -979,7 +979,8 @@ export class OverlapOracle {
     };
     const native = nativeScan();
     if (native) {
-      // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left.
+      // The kernel runs the loop below up to the partial distance (same doubles) and hands back the slots left, in
+      // another order when split across threads (candidates are sorted).
       if (this.scanSlots.length < pool.size) {
         this.scanSlots = new Int32Array(2 * pool.size);
         this.scanCd2 = new Float64Array(2 * pool.size);

@@ -478,13 +478,14 @@ static napi_value extremebatch(napi_env env, napi_callback_info info) {
  *   be for every slot there (t = the distance to the range - 1e-12 (nc + bNorm[b]) > 0 and t^2 > (rc + bRad[b])^2 (1
  *   + 1e-7): each slot's first term is at least t^2, by the monotone rounding of every operation, and its bound at
  *   most the block's) is skipped as a whole, its live slots of other labels counted as tested and skipped by the
- *   projections: the counts and the output of the slot-by-slot loop. Large pools are split into consecutive runs of
- *   blocks scanned on threads (threads()), whose outputs are joined in slot order: the same output as one loop.
+ *   projections: the counts and the output of the slot-by-slot loop. Large pools are split into parts scanned on
+ *   threads (threads()), each taking runs of CHUNK_BLOCKS blocks dealt round-robin; their outputs are joined part after
+ *   part: the slots and squared distances of one loop, in another order (the caller sorts its candidates).
  */
 /* Slots per part of blockscan: a part of at least 4,096 slots (about 50 us of work) is worth a thread. */
 #define SCAN_PART_MIN 4096
 
-/* blockscan's inputs, and per part: where its slots start (its output is written from there on), and its counts. */
+/* blockscan's inputs, and per part: where its output starts (off, from) and how long it is, and its counts. */
 typedef struct {
   const double *centres, *radii, *proj, *norms, *c, *pc;
   const int32_t *labels;
